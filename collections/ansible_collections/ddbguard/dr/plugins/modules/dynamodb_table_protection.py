@@ -1,0 +1,344 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: dynamodb_table_protection
+version_added: 0.1.0
+short_description: Set the protection settings of an existing DynamoDB table
+description:
+  - Turns on or off, on an existing table, the settings that disaster recovery depends on
+    and that C(community.aws.dynamodb_table) cannot set; it fills that gap.
+    The settings are the stream and its view type, point-in-time recovery (PITR) and
+    its recovery period, deletion protection, encryption at rest (AWS owned, AWS
+    managed or a customer managed KMS key), and the TTL attribute.
+  - Create the table itself with C(community.aws.dynamodb_table), then use this module.
+  - An option that is not set is left as it is.
+  - DynamoDB accepts one table update at a time, so the module applies one change,
+    waits for the table to be C(ACTIVE) again, then applies the next.
+  - Changing the view type of an enabled stream disables the stream and enables a new
+    one with a new ARN. Consumers of the old stream stop receiving records, so this is
+    only done when O(stream.allow_replacement=true), and it is reported in RV(stream_replaced).
+author:
+  - ddbguard maintainers
+options:
+  name:
+    description: Name of the table.
+    type: str
+    required: true
+  stream:
+    description: DynamoDB Streams settings.
+    type: dict
+    suboptions:
+      enabled:
+        description: Whether the table has a stream.
+        type: bool
+        required: true
+      view_type:
+        description: What each stream record carries. Required when O(stream.enabled=true).
+        type: str
+        choices: [KEYS_ONLY, NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES]
+      allow_replacement:
+        description: Allow disabling and re-enabling the stream to change its view type.
+        type: bool
+        default: false
+  point_in_time_recovery:
+    description: Continuous backups (PITR).
+    type: dict
+    suboptions:
+      enabled:
+        description: Whether PITR is on.
+        type: bool
+        required: true
+      recovery_period_in_days:
+        description:
+          - How many days of restorable history to keep, 1 to 35.
+          - When not set, an existing period is kept and a new one defaults to 35.
+        type: int
+  deletion_protection:
+    description: Whether DeleteTable is refused until this is turned off.
+    type: bool
+  sse:
+    description: Encryption at rest.
+    type: dict
+    suboptions:
+      type:
+        description:
+          - V(aws_owned) uses a key owned by DynamoDB, V(aws_managed) the C(aws/dynamodb)
+            key in the account, V(customer_managed) the KMS key in O(sse.kms_key).
+        type: str
+        required: true
+        choices: [aws_owned, aws_managed, customer_managed]
+      kms_key:
+        description:
+          - Key ID, key ARN, alias name or alias ARN of the customer managed key.
+          - Required when O(sse.type=customer_managed). It is resolved to the key ARN with
+            C(kms:DescribeKey) before comparing.
+        type: str
+  ttl:
+    description: Time to live.
+    type: dict
+    suboptions:
+      enabled:
+        description: Whether TTL deletes expired items.
+        type: bool
+        required: true
+      attribute_name:
+        description: Attribute holding the expiry time in epoch seconds. Required when O(ttl.enabled=true).
+        type: str
+  wait_timeout:
+    description: Seconds to wait for each change to complete.
+    type: int
+    default: 900
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Protect the orders table
+  ddbguard.dr.dynamodb_table_protection:
+    name: orders
+    stream:
+      enabled: true
+      view_type: NEW_AND_OLD_IMAGES
+    point_in_time_recovery:
+      enabled: true
+      recovery_period_in_days: 35
+    deletion_protection: true
+    sse:
+      type: customer_managed
+      kms_key: alias/orders-table
+    ttl:
+      enabled: true
+      attribute_name: expires_at
+  register: orders_protection
+
+- name: Change the stream view type (new stream ARN)
+  ddbguard.dr.dynamodb_table_protection:
+    name: orders
+    stream:
+      enabled: true
+      view_type: NEW_IMAGE
+      allow_replacement: true
+"""
+
+RETURN = r"""
+table_name:
+  description: Name of the table.
+  returned: always
+  type: str
+table_arn:
+  description: ARN of the table.
+  returned: always
+  type: str
+stream_arn:
+  description: ARN of the table's latest stream; null when the stream is off, or in check mode when a new stream would be created.
+  returned: always
+  type: str
+stream_replaced:
+  description: Whether the stream was disabled and re-enabled, which gives it a new ARN.
+  returned: always
+  type: bool
+settings:
+  description: The protection settings after the run (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    stream_enabled: {description: Stream on., type: bool, returned: always}
+    stream_view_type: {description: Stream view type, or null., type: str, returned: always}
+    pitr_enabled: {description: PITR on., type: bool, returned: always}
+    pitr_recovery_period_in_days: {description: PITR recovery period, or null., type: int, returned: always}
+    deletion_protection: {description: Deletion protection on., type: bool, returned: always}
+    sse_type: {description: aws_owned, aws_managed or customer_managed., type: str, returned: always}
+    sse_kms_key_arn: {description: Customer managed key ARN, or null., type: str, returned: always}
+    ttl_enabled: {description: TTL on., type: bool, returned: always}
+    ttl_attribute_name: {description: TTL attribute, or null., type: str, returned: always}
+changes:
+  description: The changes made (or that would be made in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["stream -> enabled (NEW_AND_OLD_IMAGES)", "point-in-time recovery -> True (35 days)"]
+"""
+
+try:
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.ddbguard.dr.plugins.module_utils import table_protection as tp
+from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    stream=dict(
+        type="dict",
+        options=dict(
+            enabled=dict(type="bool", required=True),
+            view_type=dict(type="str", choices=["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]),
+            allow_replacement=dict(type="bool", default=False),
+        ),
+        required_if=[("enabled", True, ["view_type"])],
+    ),
+    point_in_time_recovery=dict(
+        type="dict",
+        options=dict(
+            enabled=dict(type="bool", required=True),
+            recovery_period_in_days=dict(type="int"),
+        ),
+    ),
+    deletion_protection=dict(type="bool"),
+    sse=dict(
+        type="dict",
+        options=dict(
+            type=dict(type="str", required=True, choices=[tp.AWS_OWNED, tp.AWS_MANAGED, tp.CUSTOMER_MANAGED]),
+            kms_key=dict(type="str", no_log=False),
+        ),
+        required_if=[("type", tp.CUSTOMER_MANAGED, ["kms_key"])],
+    ),
+    ttl=dict(
+        type="dict",
+        options=dict(
+            enabled=dict(type="bool", required=True),
+            attribute_name=dict(type="str"),
+        ),
+        required_if=[("enabled", True, ["attribute_name"])],
+    ),
+    wait_timeout=dict(type="int", default=900),
+)
+SUPPORTS_CHECK_MODE = True
+
+
+def validate(module):
+    """Range checks the argument spec cannot express; run before any AWS call."""
+    pitr = module.params["point_in_time_recovery"] or {}
+    period = pitr.get("recovery_period_in_days")
+    if period is not None and not 1 <= period <= 35:
+        module.fail_json(msg=f"point_in_time_recovery.recovery_period_in_days must be 1-35, got {period}")
+    sse = module.params["sse"] or {}
+    if sse.get("kms_key") and sse.get("type") != tp.CUSTOMER_MANAGED:
+        module.fail_json(msg="sse.kms_key is only used with sse.type=customer_managed")
+    if module.params["wait_timeout"] < 1:
+        module.fail_json(msg="wait_timeout must be at least 1 second")
+
+
+def describe_table(module, client, name):
+    try:
+        return client.describe_table(aws_retry=True, TableName=name)["Table"]
+    except is_boto3_error_code("ResourceNotFoundException"):
+        module.fail_json(msg=f"Table {name} does not exist; create it first (community.aws.dynamodb_table)")
+    except (BotoCoreError, ClientError) as err:  # pylint: disable=duplicate-except
+        module.fail_json_aws(err, msg=f"Failed to describe table {name}")
+
+
+def describe_continuous_backups(module, client, name):
+    try:
+        return client.describe_continuous_backups(aws_retry=True, TableName=name)["ContinuousBackupsDescription"]
+    except (BotoCoreError, ClientError) as err:
+        module.fail_json_aws(err, msg=f"Failed to describe continuous backups of {name}")
+
+
+def describe_ttl(module, client, name):
+    try:
+        return client.describe_time_to_live(aws_retry=True, TableName=name)["TimeToLiveDescription"]
+    except (BotoCoreError, ClientError) as err:
+        module.fail_json_aws(err, msg=f"Failed to describe TTL of {name}")
+
+
+def describe_kms_key(module, kms, key_id):
+    try:
+        return kms.describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
+    except (BotoCoreError, ClientError) as err:
+        module.fail_json_aws(err, msg=f"Failed to describe KMS key {key_id}")
+
+
+def read_settings(module, client, kms, name):
+    """Current table description and flat settings (KMS is asked only when SSE matters)."""
+    table = describe_table(module, client, name)
+    sse_key_manager = None
+    sse = table.get("SSEDescription") or {}
+    if module.params["sse"] and sse.get("KMSMasterKeyArn"):
+        sse_key_manager = describe_kms_key(module, kms, sse["KMSMasterKeyArn"]).get("KeyManager")
+    settings = tp.current_settings(
+        table,
+        continuous_backups=describe_continuous_backups(module, client, name),
+        ttl=describe_ttl(module, client, name),
+        sse_key_manager=sse_key_manager,
+    )
+    return table, settings
+
+
+def apply_step(module, client, step):
+    try:
+        getattr(client, step["api"])(aws_retry=True, **step["params"])
+    except (BotoCoreError, ClientError) as err:
+        module.fail_json_aws(err, msg=f"Failed to apply '{step['description']}'")
+
+
+def wait_for(module, client, step, name):
+    timeout = module.params["wait_timeout"]
+    if step["api"] == "update_continuous_backups":
+        wait(module, client, "pitr_settled", timeout, TableName=name)
+    elif step["api"] == "update_time_to_live":
+        wait(module, client, "ttl_settled", timeout, TableName=name)
+    wait(module, client, "table_settled", timeout, TableName=name)
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
+    validate(module)
+    name = module.params["name"]
+    client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
+    kms = module.client("kms", retry_decorator=AWSRetry.jittered_backoff()) if module.params["sse"] else None
+
+    wait(module, client, "table_settled", module.params["wait_timeout"], TableName=name)
+    table, before = read_settings(module, client, kms, name)
+    key_arn = None
+    if (module.params["sse"] or {}).get("type") == tp.CUSTOMER_MANAGED:
+        key_arn = describe_kms_key(module, kms, module.params["sse"]["kms_key"])["Arn"]
+    desired = tp.desired_settings(module.params, resolved_kms_key_arn=key_arn)
+    try:
+        steps = tp.plan(
+            name,
+            before,
+            desired,
+            allow_stream_replacement=(module.params["stream"] or {}).get("allow_replacement", False),
+        )
+    except tp.PlanError as err:
+        module.fail_json(msg=f"Table {name}: {err}")
+
+    stream_replaced = sum(1 for s in steps if "StreamSpecification" in s["params"]) == 2
+    changed = bool(steps)
+    result = dict(
+        changed=changed,
+        table_name=name,
+        table_arn=table["TableArn"],
+        stream_replaced=stream_replaced,
+        changes=[s["description"] for s in steps],
+    )
+    if module.check_mode or not changed:
+        after = tp.predicted_settings(before, desired)
+        new_stream = stream_replaced or (after["stream_enabled"] and not before["stream_enabled"])
+        result["stream_arn"] = None if (new_stream or not after["stream_enabled"]) else table.get("LatestStreamArn")
+    else:
+        for step in steps:
+            apply_step(module, client, step)
+            wait_for(module, client, step, name)
+        table, after = read_settings(module, client, kms, name)
+        result["stream_arn"] = table.get("LatestStreamArn") if after["stream_enabled"] else None
+    result["settings"] = after
+    if module._diff:
+        result["diff"] = dict(before=before, after=after)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

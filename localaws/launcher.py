@@ -1,0 +1,235 @@
+"""Start, stop and inspect the local AWS emulator process.
+
+One emulator per port. Its files live in ``<home>/<port>/``: ``server.pid``,
+``server.log``, ``state/`` (ministack's persisted state, saved on a clean stop) and
+``tmp/`` (its scratch files). ``home`` defaults to ``.localaws/`` at the project root,
+which git ignores.
+
+Every operation is idempotent: ``start`` reuses a healthy emulator that this launcher
+started and replaces a stale pid file; ``stop`` only signals a process whose command
+line is our server, and reports ``stopped`` or ``not-running``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from localaws import MINISTACK_VERSION
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+SERVER_MODULE = "localaws.server"
+
+
+class LauncherError(RuntimeError):
+    """A start or stop that cannot complete; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one emulator listens and keeps its files."""
+
+    port: int = DEFAULT_PORT
+    home: Path = PROJECT_ROOT / ".localaws"
+
+    @classmethod
+    def from_env(cls, port: int | None = None) -> Target:
+        home = Path(os.environ.get("LOCAL_AWS_HOME", PROJECT_ROOT / ".localaws"))
+        return cls(port=port or int(os.environ.get("LOCAL_AWS_PORT", DEFAULT_PORT)), home=home)
+
+    @property
+    def dir(self) -> Path:
+        return self.home / str(self.port)
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "server.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.dir / "server.log"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.dir / "state"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def server_env(self) -> dict[str, str]:
+        """Environment for the emulator process: loopback only, persistent state."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "GATEWAY_PORT": str(self.port),
+                "BIND_HOST": HOST,
+                "MINISTACK_HOST": "localhost",
+                "PERSIST_STATE": "1",
+                "STATE_DIR": str(self.state_dir),
+                "TMPDIR": str(self.dir / "tmp"),
+                # These listeners would bind 0.0.0.0 on their own ports; we need neither.
+                "IOT_MTLS_ENABLED": "0",
+                "SFTP_ENABLED": "0",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
+            }
+        )
+        return env
+
+
+def health(target: Target, timeout: float = 1.0) -> dict | None:
+    """ministack's health document, or None when nothing healthy answers."""
+    try:
+        with urllib.request.urlopen(f"{target.endpoint}/_ministack/health", timeout=timeout) as resp:
+            return json.load(resp)
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
+def _read_pid(target: Target) -> int | None:
+    try:
+        return int(target.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _is_our_server(pid: int) -> bool:
+    """True when ``pid`` is alive and runs our server module (not a recycled pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return SERVER_MODULE.encode() in cmdline
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def _log_tail(target: Target, lines: int = 20) -> str:
+    try:
+        return "\n".join(target.log_file.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _wait_healthy(target: Target, pid: int, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = health(target)
+        if doc is not None:
+            if doc.get("version") != MINISTACK_VERSION:
+                raise LauncherError(
+                    f"{target.endpoint} answers as ministack {doc.get('version')}, "
+                    f"expected {MINISTACK_VERSION}"
+                )
+            return doc
+        if not _is_our_server(pid):
+            raise LauncherError(
+                f"the local AWS exited during start-up; log {target.log_file}:\n{_log_tail(target)}"
+            )
+        time.sleep(0.1)
+    raise LauncherError(
+        f"the local AWS did not become healthy within {timeout:.0f}s; log {target.log_file}:\n"
+        f"{_log_tail(target)}"
+    )
+
+
+def status(target: Target) -> dict:
+    pid = _read_pid(target)
+    running = pid is not None and _is_our_server(pid)
+    doc = health(target) if running else None
+    return {
+        "status": "running" if doc else ("starting" if running else "stopped"),
+        "pid": pid if running else None,
+        "endpoint": target.endpoint,
+        "state_dir": str(target.state_dir),
+        "log": str(target.log_file),
+    }
+
+
+def start(target: Target, timeout: float = 60.0) -> dict:
+    """Start the emulator unless ours already runs on this port; wait until healthy."""
+    pid = _read_pid(target)
+    if pid is not None and _is_our_server(pid):
+        _wait_healthy(target, pid, timeout)
+        return {**status(target), "action": "reused"}
+    if pid is not None:
+        target.pid_file.unlink(missing_ok=True)  # stale: that process is gone
+    if _port_in_use(target.port):
+        raise LauncherError(
+            f"{HOST}:{target.port} is in use by a process this launcher did not start; "
+            "stop it or choose another port with LOCAL_AWS_PORT"
+        )
+    (target.dir / "tmp").mkdir(parents=True, exist_ok=True)
+    target.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(target.log_file, "ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter and module
+            [sys.executable, "-m", SERVER_MODULE],
+            cwd=PROJECT_ROOT,
+            env=target.server_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    target.pid_file.write_text(f"{proc.pid}\n")
+    try:
+        _wait_healthy(target, proc.pid, timeout)
+    except LauncherError:
+        stop(target)
+        raise
+    return {**status(target), "action": "started"}
+
+
+def stop(target: Target, timeout: float = 30.0) -> dict:
+    """Stop our emulator by PID; it saves its state on the way out."""
+    pid = _read_pid(target)
+    if pid is None or not _is_our_server(pid):
+        target.pid_file.unlink(missing_ok=True)
+        return {**status(target), "action": "not-running"}
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _is_our_server(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _is_our_server(pid):
+        os.kill(pid, signal.SIGKILL)
+    # Lambda workers are children in the server's own session: end whatever remains.
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _reap(pid)
+    target.pid_file.unlink(missing_ok=True)
+    return {**status(target), "action": "stopped"}
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when the server is our own child (tests start it so)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def reset(target: Target) -> dict:
+    """Wipe every resource in a running emulator (ministack's ``/_ministack/reset``)."""
+    req = urllib.request.Request(f"{target.endpoint}/_ministack/reset", method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(req, timeout=30):
+            pass
+    except (OSError, urllib.error.URLError) as exc:
+        raise LauncherError(f"reset failed: {exc}; is the local AWS running?") from exc
+    return {**status(target), "action": "reset"}
