@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: dynamodb_item
+version_added: 0.1.0
+short_description: Put or delete one DynamoDB item, idempotently
+description:
+  - Puts an item when it differs from what the table holds, or deletes it when it exists.
+  - Fills a gap, since neither amazon.aws nor community.aws manages items. The drill uses
+    it to write and clean up its canary items.
+  - Items are given in DynamoDB JSON (for example V({"pk": {"S": "a"}, "n": {"N": "12"}})),
+    so every type, including 38-digit numbers, passes exactly.
+author:
+  - ddbguard maintainers
+options:
+  table:
+    description: Table name.
+    type: str
+    required: true
+  state:
+    description: Whether the item exists.
+    type: str
+    choices: [present, absent]
+    default: present
+  item:
+    description: The whole item in DynamoDB JSON. Required when O(state=present).
+    type: dict
+  key:
+    description: The primary key in DynamoDB JSON. Required when O(state=absent).
+    type: dict
+  ignore_attributes:
+    description: Attributes left out when comparing the stored item with O(item).
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Write a canary
+  ddbguard.dr.dynamodb_item:
+    table: orders
+    item:
+      pk: {S: "canary#1"}
+      amount: {N: "12345678901234567890123456789012345678"}
+
+- name: Delete it
+  ddbguard.dr.dynamodb_item:
+    table: orders
+    state: absent
+    key:
+      pk: {S: "canary#1"}
+"""
+
+RETURN = r"""
+item:
+  description: The item after the run, in DynamoDB JSON; null when absent.
+  returned: always
+  type: dict
+"""
+
+try:
+    from botocore.exceptions import BotoCoreError
+    from botocore.exceptions import ClientError
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.ddbguard.dr.plugins.module_utils import items
+
+ARGUMENT_SPEC = dict(
+    table=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    item=dict(type="dict"),
+    key=dict(type="dict", no_log=False),
+    ignore_attributes=dict(type="list", elements="str", default=[]),
+)
+REQUIRED_IF = [("state", "present", ["item"]), ("state", "absent", ["key"])]
+
+
+def key_schema(module, client, table):
+    try:
+        return client.describe_table(aws_retry=True, TableName=table)["Table"]["KeySchema"]
+    except (BotoCoreError, ClientError) as err:
+        module.fail_json_aws(err, msg=f"Failed to describe table {table}")
+
+
+def get_item(module, client, table, key):
+    try:
+        return client.get_item(aws_retry=True, TableName=table, Key=key, ConsistentRead=True).get("Item")
+    except (BotoCoreError, ClientError) as err:
+        module.fail_json_aws(err, msg=f"Failed to read an item from {table}")
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
+    params = module.params
+    for option in ("item", "key"):
+        bad = items.invalid_attributes(params[option])
+        if bad:
+            module.fail_json(msg=f"{option}: attributes {bad} are not DynamoDB JSON values such as {{'S': 'text'}}")
+    try:
+        wanted, key = items.to_wire(params["item"]), items.to_wire(params["key"])
+    except ValueError as err:
+        module.fail_json(msg=str(err))
+    client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
+    table = params["table"]
+    if params["state"] == "present":
+        try:
+            key = items.key_of(wanted, key_schema(module, client, table))
+        except KeyError as err:
+            module.fail_json(msg=f"item lacks key attribute {err}")
+    current = get_item(module, client, table, key)
+
+    if params["state"] == "absent":
+        changed = current is not None
+        if changed and not module.check_mode:
+            try:
+                client.delete_item(aws_retry=True, TableName=table, Key=key)
+            except (BotoCoreError, ClientError) as err:
+                module.fail_json_aws(err, msg=f"Failed to delete item {params['key']} from {table}")
+        after = None
+    else:
+        changed = not items.same_item(current, wanted, params["ignore_attributes"])
+        if changed and not module.check_mode:
+            try:
+                client.put_item(aws_retry=True, TableName=table, Item=wanted)
+            except (BotoCoreError, ClientError) as err:
+                module.fail_json_aws(err, msg=f"Failed to put item {params['key'] or params['item']} into {table}")
+        after = wanted if changed else current
+    result = dict(changed=changed, item=items.from_wire(after))
+    if module._diff:
+        result["diff"] = dict(before=items.from_wire(current) or {}, after=items.from_wire(after) or {})
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: lambda_package
+version_added: 0.1.0
+short_description: Build a reproducible zip of Lambda source code
+description:
+  - Zips the files under O(src) with fixed timestamps and permissions and in name order,
+    so that the same source always gives the same bytes.
+  - Fills a gap that C(community.general.archive) leaves. That module stores each file's
+    modification time, so a fresh checkout of unchanged code yields a new zip, and
+    C(amazon.aws.lambda) then redeploys the function and reports a change on every run.
+  - Reports a change only when the bytes at O(dest) would differ.
+author:
+  - ddbguard maintainers
+options:
+  src:
+    description: Directory holding the code.
+    type: path
+    required: true
+  dest:
+    description: Path of the zip to write.
+    type: path
+    required: true
+  prefix:
+    description: Folder inside the zip that holds the files (for a package, its name). Empty for the zip root.
+    type: str
+    default: ""
+  include:
+    description: Glob patterns (relative to O(src)) of the files to include.
+    type: list
+    elements: str
+    default: ["*.py"]
+  exclude:
+    description: Glob patterns of files to leave out.
+    type: list
+    elements: str
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: Package the change monitor
+  ddbguard.dr.lambda_package:
+    src: "{{ playbook_dir }}/lambda/change_monitor"
+    prefix: change_monitor
+    dest: "{{ playbook_dir }}/build/change_monitor.zip"
+  register: monitor_zip
+"""
+
+RETURN = r"""
+dest:
+  description: Path of the zip.
+  returned: always
+  type: str
+code_sha256:
+  description: Base64 SHA-256 of the zip, as Lambda reports it in C(CodeSha256).
+  returned: always
+  type: str
+files:
+  description: Archive names of the files in the zip.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ddbguard.dr.plugins.module_utils.package import build
+from ansible_collections.ddbguard.dr.plugins.module_utils.package import collect
+from ansible_collections.ddbguard.dr.plugins.module_utils.package import lambda_code_sha256
+
+ARGUMENT_SPEC = dict(
+    src=dict(type="path", required=True),
+    dest=dict(type="path", required=True),
+    prefix=dict(type="str", default=""),
+    include=dict(type="list", elements="str", default=["*.py"]),
+    exclude=dict(type="list", elements="str", default=[]),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    src, dest = module.params["src"], module.params["dest"]
+    if not os.path.isdir(src):
+        module.fail_json(msg=f"src {src} is not a directory")
+    files = collect(src, module.params["include"], module.params["exclude"])
+    if not files:
+        module.fail_json(msg=f"no file under {src} matches {module.params['include']}")
+    data = build(files, module.params["prefix"].strip("/"))
+    try:
+        with open(dest, "rb") as handle:
+            changed = handle.read() != data
+    except FileNotFoundError:
+        changed = True
+    if changed and not module.check_mode:
+        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+        tmp = f"{dest}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, dest)
+    module.exit_json(changed=changed, dest=dest, code_sha256=lambda_code_sha256(data), files=[r for r, _ in files])
+
+
+if __name__ == "__main__":
+    main()
