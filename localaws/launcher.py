@@ -12,6 +12,7 @@ line is our server, and reports ``stopped`` or ``not-running``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +93,7 @@ class Target:
 def health(target: Target, timeout: float = 1.0) -> dict | None:
     """ministack's health document, or None when nothing healthy answers."""
     try:
-        with urllib.request.urlopen(f"{target.endpoint}/_ministack/health", timeout=timeout) as resp:
+        with urllib.request.urlopen(f"{target.endpoint}/_ministack/health", timeout=timeout) as resp:  # noqa: S310 - http://127.0.0.1 only
             return json.load(resp)
     except (OSError, ValueError, urllib.error.URLError):
         return None
@@ -125,25 +127,22 @@ def _log_tail(target: Target, lines: int = 20) -> str:
         return "(no log)"
 
 
-def _wait_healthy(target: Target, pid: int, timeout: float) -> dict:
+def _wait_healthy(target: Target, alive: Callable[[], bool], timeout: float) -> dict:
+    """Wait for the health endpoint while ``alive()`` says the process still runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         doc = health(target)
         if doc is not None:
             if doc.get("version") != MINISTACK_VERSION:
                 raise LauncherError(
-                    f"{target.endpoint} answers as ministack {doc.get('version')}, "
-                    f"expected {MINISTACK_VERSION}"
+                    f"{target.endpoint} answers as ministack {doc.get('version')}, expected {MINISTACK_VERSION}"
                 )
             return doc
-        if not _is_our_server(pid):
-            raise LauncherError(
-                f"the local AWS exited during start-up; log {target.log_file}:\n{_log_tail(target)}"
-            )
+        if not alive():
+            raise LauncherError(f"the local AWS exited during start-up; log {target.log_file}:\n{_log_tail(target)}")
         time.sleep(0.1)
     raise LauncherError(
-        f"the local AWS did not become healthy within {timeout:.0f}s; log {target.log_file}:\n"
-        f"{_log_tail(target)}"
+        f"the local AWS did not become healthy within {timeout:.0f}s; log {target.log_file}:\n{_log_tail(target)}"
     )
 
 
@@ -164,7 +163,7 @@ def start(target: Target, timeout: float = 60.0) -> dict:
     """Start the emulator unless ours already runs on this port; wait until healthy."""
     pid = _read_pid(target)
     if pid is not None and _is_our_server(pid):
-        _wait_healthy(target, pid, timeout)
+        _wait_healthy(target, lambda: _is_our_server(pid), timeout)
         return {**status(target), "action": "reused"}
     if pid is not None:
         target.pid_file.unlink(missing_ok=True)  # stale: that process is gone
@@ -187,7 +186,8 @@ def start(target: Target, timeout: float = 60.0) -> dict:
         )
     target.pid_file.write_text(f"{proc.pid}\n")
     try:
-        _wait_healthy(target, proc.pid, timeout)
+        # Just after Popen the child may not have exec'd yet, so ask Popen, not /proc.
+        _wait_healthy(target, lambda: proc.poll() is None, timeout)
     except LauncherError:
         stop(target)
         raise
@@ -207,10 +207,8 @@ def stop(target: Target, timeout: float = 30.0) -> dict:
     if _is_our_server(pid):
         os.kill(pid, signal.SIGKILL)
     # Lambda workers are children in the server's own session: end whatever remains.
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        pass
     _reap(pid)
     target.pid_file.unlink(missing_ok=True)
     return {**status(target), "action": "stopped"}
@@ -218,17 +216,15 @@ def stop(target: Target, timeout: float = 30.0) -> dict:
 
 def _reap(pid: int) -> None:
     """Collect the exit status when the server is our own child (tests start it so)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def reset(target: Target) -> dict:
     """Wipe every resource in a running emulator (ministack's ``/_ministack/reset``)."""
-    req = urllib.request.Request(f"{target.endpoint}/_ministack/reset", method="POST", data=b"")
+    req = urllib.request.Request(f"{target.endpoint}/_ministack/reset", method="POST", data=b"")  # noqa: S310 - loopback
     try:
-        with urllib.request.urlopen(req, timeout=30):
+        with urllib.request.urlopen(req, timeout=30):  # noqa: S310 - http://127.0.0.1 only
             pass
     except (OSError, urllib.error.URLError) as exc:
         raise LauncherError(f"reset failed: {exc}; is the local AWS running?") from exc

@@ -38,7 +38,8 @@ def load_policy(env: Mapping[str, str] | None = None) -> Policy:
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown or not events:
         raise PolicyError(
-            f"DDBGUARD_PROTECTED_EVENTS must list some of {', '.join(EVENT_TYPES)}; got {env.get('DDBGUARD_PROTECTED_EVENTS')!r}"
+            f"DDBGUARD_PROTECTED_EVENTS must list some of {', '.join(EVENT_TYPES)}; "
+            f"got {env.get('DDBGUARD_PROTECTED_EVENTS')!r}"
         )
     mode = env.get("DDBGUARD_MODE", "undo")
     if mode not in MODES:

@@ -18,7 +18,9 @@ from change_monitor import adapter, core
 from change_monitor.config import load_policy
 
 POLICY = load_policy()
-ACTIONS = adapter.DynamoDbActions(boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5})))
+ACTIONS = adapter.DynamoDbActions(
+    boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+)
 
 
 def log_decision(record: dict[str, Any], decision: core.Decision, outcome: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 
 def _value_to_wire(value: dict[str, Any]) -> dict[str, Any]:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {"B": base64.b64decode(inner)}
     if kind == "BS":

@@ -26,7 +26,7 @@ _SET_TYPES = ("SS", "NS", "BS")
 def _canonical(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) == 1:
-            (kind, inner), = value.items()
+            ((kind, inner),) = value.items()
             if kind in _SET_TYPES:
                 return {kind: sorted(inner)}
             if kind == "M":
@@ -56,7 +56,7 @@ def is_own_write(new_image: dict[str, Any] | None, marker_attribute: str) -> boo
     if not new_image:
         return False
     value = new_image.get(marker_attribute, {}).get("S", "")
-    return value.startswith(PREFIX) and value[len(PREFIX):] == digest(new_image, marker_attribute)
+    return value.startswith(PREFIX) and value[len(PREFIX) :] == digest(new_image, marker_attribute)
 
 
 def strip(image: dict[str, Any], marker_attribute: str) -> dict[str, Any]:

@@ -15,10 +15,7 @@ Response = tuple[int, dict[str, str], bytes]
 
 
 def _access_denied(vault_name: str) -> Response:
-    message = (
-        "Insufficient privileges to perform this action or the backup vault "
-        f"'{vault_name}' does not exist."
-    )
+    message = f"Insufficient privileges to perform this action or the backup vault '{vault_name}' does not exist."
     return (
         403,
         {"Content-Type": "application/json", "x-amzn-errortype": "AccessDeniedException"},

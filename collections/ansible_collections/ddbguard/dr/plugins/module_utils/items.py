@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Items in DynamoDB JSON: validation, comparison and item waiters. No AWS calls.
 
@@ -21,7 +20,7 @@ TYPE_KEYS = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
 
 def _convert(value, blob):
     """Apply ``blob`` to every binary inside one AttributeValue, recursively."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {"B": blob(inner)}
     if kind == "BS":
@@ -57,7 +56,7 @@ def from_wire(item):
 
 
 def _value_has_binary(value):
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind in ("B", "BS"):
         return True
     if kind == "M":

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Decision logic of ``ddbguard.dr.lambda_stream_trigger``: no AWS calls.
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Decision logic of ``ddbguard.dr.dynamodb_table_protection``: no AWS calls.
 
@@ -102,7 +101,12 @@ def plan(table_name, current, desired, allow_stream_replacement=False):
         or (desired["sse_type"] == CUSTOMER_MANAGED and desired["sse_kms_key_arn"] != current["sse_kms_key_arn"])
     ):
         steps.append(
-            _step("update_table", f"encryption at rest -> {desired['sse_type']}", SSESpecification=_sse_spec(desired), **name)
+            _step(
+                "update_table",
+                f"encryption at rest -> {desired['sse_type']}",
+                SSESpecification=_sse_spec(desired),
+                **name,
+            )
         )
 
     if desired["deletion_protection"] is not None and desired["deletion_protection"] != current["deletion_protection"]:

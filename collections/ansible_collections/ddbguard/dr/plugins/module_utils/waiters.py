@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Waiters that botocore lacks, built on amazon.aws' BaseWaiterFactory.
 
@@ -7,8 +6,7 @@ change to settle, for point-in-time recovery to leave ENABLING, or for an event 
 mapping to leave Creating/Updating. The factory adds throttling retries to each.
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.waiter import BaseWaiterFactory
-from ansible_collections.amazon.aws.plugins.module_utils.waiter import custom_waiter_config
+from ansible_collections.amazon.aws.plugins.module_utils.waiter import BaseWaiterFactory, custom_waiter_config
 
 _TABLE_SETTLED = (
     "Table.TableStatus == 'ACTIVE' && "

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
@@ -11,8 +10,9 @@ description:
   - Puts an item when it differs from what the table holds, or deletes it when it exists.
   - Fills a gap, since neither amazon.aws nor community.aws manages items. The drill uses
     it to write and clean up its canary items.
-  - Items are given in DynamoDB JSON (for example V({"pk": {"S": "a"}, "n": {"N": "12"}})),
-    so every type, including 38-digit numbers, passes exactly.
+  - 'Items are given in DynamoDB JSON, for example C({"pk": {"S": "a"}, "n": {"N": "12"}}),
+    so every type, including 38-digit numbers, passes exactly. Binary values (C(B), C(BS))
+    are given as base64 text.'
 author:
   - ddbguard maintainers
 options:
@@ -66,14 +66,12 @@ item:
 """
 
 try:
-    from botocore.exceptions import BotoCoreError
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
 from ansible_collections.ddbguard.dr.plugins.module_utils import items
 
 ARGUMENT_SPEC = dict(

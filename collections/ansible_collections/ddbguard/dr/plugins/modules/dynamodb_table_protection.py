@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
@@ -135,7 +134,9 @@ table_arn:
   returned: always
   type: str
 stream_arn:
-  description: ARN of the table's latest stream; null when the stream is off, or in check mode when a new stream would be created.
+  description:
+    - ARN of the table's latest stream.
+    - Null when the stream is off, or in check mode when a new stream would be created.
   returned: always
   type: str
 stream_replaced:
@@ -165,15 +166,13 @@ changes:
 """
 
 try:
-    from botocore.exceptions import BotoCoreError
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
 from ansible_collections.ddbguard.dr.plugins.module_utils import table_protection as tp
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 

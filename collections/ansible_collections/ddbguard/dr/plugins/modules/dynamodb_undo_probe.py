@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
@@ -105,15 +104,12 @@ import time
 
 try:
     import botocore.waiter as botocore_waiter
-    from botocore.exceptions import BotoCoreError
-    from botocore.exceptions import ClientError
-    from botocore.exceptions import WaiterError
+    from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
 from ansible_collections.ddbguard.dr.plugins.module_utils import items
 
 ARGUMENT_SPEC = dict(
@@ -130,12 +126,14 @@ REQUIRED_IF = [("edit", "modify", ["set"])]
 
 
 def utc(epoch):
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).isoformat()
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).isoformat()
 
 
 def get_item(module, client, params):
     try:
-        return client.get_item(aws_retry=True, TableName=params["table"], Key=params["key"], ConsistentRead=True).get("Item")
+        return client.get_item(aws_retry=True, TableName=params["table"], Key=params["key"], ConsistentRead=True).get(
+            "Item"
+        )
     except (BotoCoreError, ClientError) as err:
         module.fail_json_aws(err, msg=f"Failed to read the canary from {params['table']}")
 
@@ -184,7 +182,9 @@ def main():
     client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
     before = get_item(module, client, params)
     if not items.same_item(before, params["expected"], params["ignore_attributes"]):
-        module.fail_json(msg="the canary does not hold the expected item before the edit", found=items.from_wire(before))
+        module.fail_json(
+            msg="the canary does not hold the expected item before the edit", found=items.from_wire(before)
+        )
 
     make_edit(module, client, params)
     edited = time.time()

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
@@ -69,10 +68,7 @@ files:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.ddbguard.dr.plugins.module_utils.package import build
-from ansible_collections.ddbguard.dr.plugins.module_utils.package import collect
-from ansible_collections.ddbguard.dr.plugins.module_utils.package import lambda_code_sha256
+from ansible_collections.ddbguard.dr.plugins.module_utils.package import build, collect, lambda_code_sha256
 
 ARGUMENT_SPEC = dict(
     src=dict(type="path", required=True),

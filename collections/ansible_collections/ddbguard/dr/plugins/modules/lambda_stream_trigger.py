@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 DOCUMENTATION = r"""
@@ -117,7 +116,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 mapping:
-  description: The event source mapping (snake_case), or an empty dict when absent. In check mode, the predicted mapping.
+  description:
+    - The event source mapping (snake_case), or an empty dict when absent.
+    - In check mode, the predicted mapping.
   returned: always
   type: dict
   contains:
@@ -136,16 +137,13 @@ updated_fields:
 import copy
 
 try:
-    from botocore.exceptions import BotoCoreError
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
 from ansible_collections.ddbguard.dr.plugins.module_utils import stream_trigger as st
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 
@@ -226,12 +224,16 @@ def snake(mapping):
 
 def predicted(existing, fields, params):
     """The mapping as it will look after create/update, for check mode."""
-    mapping = copy.deepcopy(existing) if existing else {
-        "UUID": None,
-        "EventSourceArn": params["stream_arn"],
-        "FunctionArn": params["function_name"],
-        "StartingPosition": params["starting_position"],
-    }
+    mapping = (
+        copy.deepcopy(existing)
+        if existing
+        else {
+            "UUID": None,
+            "EventSourceArn": params["stream_arn"],
+            "FunctionArn": params["function_name"],
+            "StartingPosition": params["starting_position"],
+        }
+    )
     fields = dict(fields)
     enabled = fields.pop("Enabled", None)
     mapping.update(fields)
@@ -274,7 +276,9 @@ def main():
     if problems:
         module.fail_json(msg="; ".join(problems))
     client = module.client("lambda", retry_decorator=AWSRetry.jittered_backoff())
-    existing = st.find_mapping(list_mappings(module, client), module.params["function_name"], module.params["stream_arn"])
+    existing = st.find_mapping(
+        list_mappings(module, client), module.params["function_name"], module.params["stream_arn"]
+    )
     if existing is not None:
         existing = get_mapping(module, client, existing["UUID"])
 
@@ -284,7 +288,9 @@ def main():
         if not module.check_mode:
             delete_mapping(module, client, existing["UUID"])
             if module.params["wait"]:
-                wait(module, client, "event_source_mapping_deleted", module.params["wait_timeout"], UUID=existing["UUID"])
+                wait(
+                    module, client, "event_source_mapping_deleted", module.params["wait_timeout"], UUID=existing["UUID"]
+                )
         result = dict(changed=True, mapping={}, updated_fields=[])
         if module._diff:
             result["diff"] = dict(before=snake(existing), after={})

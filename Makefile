@@ -1,0 +1,63 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11 as python3):
+#   make demo   create .venv, install, start the local AWS, provision, run the drill
+#   make test   create .venv if needed, then lint and every test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+LOCAL_AWS_PORT ?= 4566
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export LOCAL_AWS_PORT
+
+.PHONY: bootstrap demo local-aws-start local-aws-stop local-aws-status local-aws-reset \
+        provision verify test lint unit integration molecule bench clean
+
+bootstrap: $(STAMP)
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+local-aws-start: $(STAMP)
+	$(BIN)/python -m localaws start
+
+local-aws-stop: $(STAMP)
+	$(BIN)/python -m localaws stop
+
+local-aws-status: $(STAMP)
+	$(BIN)/python -m localaws status
+
+local-aws-reset: $(STAMP)
+	$(BIN)/python -m localaws reset
+
+provision: $(STAMP)
+	$(BIN)/ansible-playbook site.yml
+
+verify: $(STAMP)
+	$(BIN)/ansible-playbook playbooks/verify.yml
+
+demo: local-aws-start provision verify
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+molecule: $(STAMP)
+	$(BIN)/molecule test
+
+test: lint unit integration molecule
+
+clean:
+	rm -rf build reports .pytest_cache .ruff_cache

@@ -1,0 +1,128 @@
+"""The launcher and the compatibility layer, against a real emulator process."""
+
+from __future__ import annotations
+
+import os
+
+import botocore.exceptions
+import pytest
+
+from localaws import launcher
+
+pytestmark = pytest.mark.integration
+
+
+def test_start_reuses_a_running_emulator_and_status_reports_it(local_aws):
+    again = launcher.start(local_aws.target)
+    assert again["action"] == "reused"
+    assert launcher.status(local_aws.target)["status"] == "running"
+    assert again["endpoint"].startswith("http://127.0.0.1:")
+
+
+def test_describe_backup_vault_on_a_missing_vault_is_access_denied(local_aws):
+    backup = local_aws.client("backup")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        backup.describe_backup_vault(BackupVaultName="never-created")
+    assert err.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    backup.create_backup_vault(BackupVaultName="created")
+    assert backup.describe_backup_vault(BackupVaultName="created")["BackupVaultName"] == "created"
+
+
+def test_amazon_aws_backup_vault_creates_a_vault_then_reports_no_change(local_aws, tmp_path):
+    play = tmp_path / "vault.yml"
+    play.write_text(
+        """
+- name: Create a vault twice
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/ddbguard.dr.aws: "{{ ddbguard_aws }}"
+  tasks:
+    - name: Create the vault
+      amazon.aws.backup_vault:
+        backup_vault_name: compat-vault
+      register: first
+    - name: Create it again
+      amazon.aws.backup_vault:
+        backup_vault_name: compat-vault
+      register: second
+    - name: Check
+      ansible.builtin.assert:
+        that: [first is changed, second is not changed]
+"""
+    )
+    local_aws.playbook(str(play))
+
+
+def test_the_pitr_recovery_period_is_kept(local_aws):
+    ddb = local_aws.client("dynamodb")
+    ddb.create_table(
+        TableName="pitr-table",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.update_continuous_backups(
+        TableName="pitr-table",
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": 7},
+    )
+    desc = ddb.describe_continuous_backups(TableName="pitr-table")["ContinuousBackupsDescription"]
+    assert desc["PointInTimeRecoveryDescription"]["RecoveryPeriodInDays"] == 7
+    with pytest.raises(botocore.exceptions.ClientError, match="between 1 and 35"):
+        ddb.update_continuous_backups(
+            TableName="pitr-table",
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": 36},
+        )
+
+
+def test_the_emulator_listens_on_loopback_only(local_aws):
+    pid = launcher.status(local_aws.target)["pid"]
+    listening = []
+    for proto in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{proto}") as table:
+                lines = table.read().splitlines()[1:]
+        except OSError:
+            continue
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and f"socket:[{fields[9]}]" in inodes:  # 0A = LISTEN
+                listening.append(fields[1].split(":")[0])
+    assert listening, "the emulator listens on nothing"
+    assert set(listening) == {"0100007F"}, f"non-loopback listeners: {listening}"
+
+
+def test_a_stale_pid_file_is_replaced_and_a_restart_keeps_state_and_stream_delivery(tmp_path):
+    from tests.integration.conftest import LocalAws, free_port
+
+    target = launcher.Target(port=free_port(), home=tmp_path)
+    target.dir.mkdir(parents=True)
+    target.pid_file.write_text("999999\n")  # no such process
+    assert launcher.start(target)["action"] == "started"
+    try:
+        aws = LocalAws(target)
+        ddb = aws.client("dynamodb")
+        ddb.create_table(
+            TableName="persisted",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        stream = ddb.describe_table(TableName="persisted")["Table"]["LatestStreamArn"]
+        for i in range(5):
+            ddb.put_item(TableName="persisted", Item={"pk": {"S": f"before-{i}"}})
+        assert launcher.stop(target)["action"] == "stopped"
+        assert launcher.stop(target)["action"] == "not-running"
+        assert launcher.start(target)["action"] == "started"
+        assert len(ddb.scan(TableName="persisted")["Items"]) == 5
+        streams = aws.client("dynamodbstreams")
+        shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+        assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in records] == [f"before-{i}" for i in range(5)]
+    finally:
+        launcher.stop(target)
+    assert launcher.status(target)["status"] == "stopped"

@@ -1,0 +1,136 @@
+"""The operator's path on a fresh local AWS: check, provision, re-run, drill, restart.
+
+The tests of this module run in order against one emulator (module-scoped fixture).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from localaws import launcher
+from tests.integration.conftest import report_files
+
+pytestmark = pytest.mark.integration
+
+TABLE = "ddbguard-demo"
+FUNCTION = f"{TABLE}-change-monitor"
+
+
+def resources(aws) -> dict[str, list]:
+    """Names of everything site.yml may create, as the AWS APIs list them."""
+    return {
+        "tables": aws.client("dynamodb").list_tables()["TableNames"],
+        "functions": [f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"]],
+        "roles": [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]],
+        "queues": aws.client("sqs").list_queues().get("QueueUrls", []),
+        "aliases": [
+            a["AliasName"] for a in aws.client("kms").list_aliases()["Aliases"] if "ddbguard" in a["AliasName"]
+        ],
+        "log_groups": [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]],
+        "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
+    }
+
+
+def test_check_mode_on_a_fresh_target_succeeds_and_creates_nothing(local_aws):
+    before = resources(local_aws)
+    run = local_aws.playbook("site.yml", "--check")
+    assert run.recap()["failed"] == 0
+    assert run.recap()["changed"] > 0, "check mode should report what it would create"
+    assert resources(local_aws) == before
+
+
+def test_bad_input_is_refused_before_any_aws_call(local_aws):
+    before = resources(local_aws)
+    run = local_aws.playbook("site.yml", "-e", json.dumps({"ddbguard_table_name": "bad name!"}), check=False)
+    assert run.returncode != 0
+    assert "dr_kms_table_name must be 3-255 characters" in run.stdout
+    run = local_aws.playbook("site.yml", "-e", json.dumps({"ddbguard_protected_events": ["DELETE"]}), check=False)
+    assert run.returncode != 0
+    assert "dr_monitor_protected_events must be one or more of" in run.stdout
+    assert resources(local_aws) == before
+
+
+def test_site_provisions_a_protected_table_and_its_monitor(local_aws):
+    run = local_aws.playbook("site.yml")
+    assert run.recap()["changed"] > 0
+    ddb = local_aws.client("dynamodb")
+    table = ddb.describe_table(TableName=TABLE)["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert table["DeletionProtectionEnabled"] is True
+    key_arn = table["SSEDescription"]["KMSMasterKeyArn"]
+    assert table["SSEDescription"]["SSEType"] == "KMS"
+    assert local_aws.client("kms").describe_key(KeyId=key_arn)["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    pitr = ddb.describe_continuous_backups(TableName=TABLE)["ContinuousBackupsDescription"]
+    assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert pitr["PointInTimeRecoveryDescription"]["RecoveryPeriodInDays"] == 35
+
+    groups = local_aws.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{FUNCTION}")["logGroups"]
+    assert groups[0]["retentionInDays"] == 30 and groups[0]["kmsKeyId"] == key_arn
+
+    mapping = local_aws.client("lambda").list_event_source_mappings(FunctionName=FUNCTION)["EventSourceMappings"][0]
+    assert mapping["EventSourceArn"] == table["LatestStreamArn"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == 3
+    assert mapping["MaximumRecordAgeInSeconds"] == 3600
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"].endswith(f":{FUNCTION}-failures")
+
+
+def test_the_execution_role_is_least_privilege(local_aws):
+    iam = local_aws.client("iam")
+    policy = iam.get_role_policy(RoleName=FUNCTION, PolicyName="change-monitor")["PolicyDocument"]
+    if isinstance(policy, str):
+        policy = json.loads(policy)
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in a for a in actions), statement
+        resources_ = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert all(r != "*" for r in resources_), statement
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ReadTheTableStream"]["Resource"].endswith(f":table/{TABLE}/stream/*")
+    assert by_sid["UndoChangesInTheTable"]["Resource"].endswith(f":table/{TABLE}")
+    assert "kms:ViaService" in by_sid["UseTheTableKeyThroughDynamoDBAndSQS"]["Condition"]["StringEquals"]
+
+
+def test_a_second_run_reports_no_change(local_aws):
+    assert local_aws.playbook("site.yml").recap()["changed"] == 0
+
+
+def test_check_mode_after_provisioning_reports_no_change(local_aws):
+    assert local_aws.playbook("site.yml", "--check").recap()["changed"] == 0
+
+
+def test_the_drill_deletes_the_canary_and_proves_it_restored(local_aws, tmp_path):
+    run = local_aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={tmp_path}")
+    assert "Canary deleted at" in run.stdout and "restored item equals what was written: True" in run.stdout
+    [report] = report_files(tmp_path)
+    assert report["passed"] is True
+    [check] = report["checks"]
+    assert check["passed"] is True and 0 <= check["recovery_seconds"] < 30
+    assert (tmp_path / f"drill-{TABLE}-{report['run_id']}.md").read_text().count("PASSED") == 1
+
+
+def test_the_drill_fails_loudly_and_reports_it_when_nothing_restores(local_aws, tmp_path):
+    lam = local_aws.client("lambda")
+    uuid = lam.list_event_source_mappings(FunctionName=FUNCTION)["EventSourceMappings"][0]["UUID"]
+    lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+    try:
+        run = local_aws.playbook(
+            "playbooks/verify.yml", "-e", f"ddbguard_report_dir={tmp_path}", "-e", "dr_drill_timeout=3", check=False
+        )
+    finally:
+        lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    assert run.returncode != 0
+    assert "Recovery drill FAILED" in run.stdout and "was not restored within 3.0s" in run.stdout
+    [report] = report_files(tmp_path)
+    assert report["passed"] is False and "not restored" in report["failure"]
+
+
+def test_a_restart_keeps_everything_and_the_drill_still_passes(local_aws, tmp_path):
+    assert launcher.stop(local_aws.target)["action"] == "stopped"
+    assert launcher.start(local_aws.target)["action"] == "started"
+    assert local_aws.playbook("site.yml").recap()["changed"] == 0
+    local_aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={tmp_path}")
+    assert report_files(tmp_path)[0]["passed"] is True
