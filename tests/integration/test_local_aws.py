@@ -12,6 +12,17 @@ from localaws import launcher
 pytestmark = pytest.mark.integration
 
 
+def create_table(ddb, name: str, **extra) -> None:
+    """An on-demand table keyed on the string ``pk``."""
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+
+
 def test_start_reuses_a_running_emulator_and_status_reports_it(local_aws):
     again = launcher.start(local_aws.target)
     assert again["action"] == "reused"
@@ -57,12 +68,7 @@ def test_amazon_aws_backup_vault_creates_a_vault_then_reports_no_change(local_aw
 
 def test_the_pitr_recovery_period_is_kept(local_aws):
     ddb = local_aws.client("dynamodb")
-    ddb.create_table(
-        TableName="pitr-table",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(ddb, "pitr-table")
     ddb.update_continuous_backups(
         TableName="pitr-table",
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": 7},
@@ -104,12 +110,8 @@ def test_a_stale_pid_file_is_replaced_and_a_restart_keeps_state_and_stream_deliv
     try:
         aws = LocalAws(target)
         ddb = aws.client("dynamodb")
-        ddb.create_table(
-            TableName="persisted",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        create_table(
+            ddb, "persisted", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         )
         stream = ddb.describe_table(TableName="persisted")["Table"]["LatestStreamArn"]
         for i in range(5):

@@ -73,6 +73,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.ddbguard.dr.plugins.module_utils import items
+from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import describe_table, get_item
 
 ARGUMENT_SPEC = dict(
     table=dict(type="str", required=True),
@@ -82,20 +83,6 @@ ARGUMENT_SPEC = dict(
     ignore_attributes=dict(type="list", elements="str", default=[]),
 )
 REQUIRED_IF = [("state", "present", ["item"]), ("state", "absent", ["key"])]
-
-
-def key_schema(module, client, table):
-    try:
-        return client.describe_table(aws_retry=True, TableName=table)["Table"]["KeySchema"]
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to describe table {table}")
-
-
-def get_item(module, client, table, key):
-    try:
-        return client.get_item(aws_retry=True, TableName=table, Key=key, ConsistentRead=True).get("Item")
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to read an item from {table}")
 
 
 def main():
@@ -113,7 +100,7 @@ def main():
     table = params["table"]
     if params["state"] == "present":
         try:
-            key = items.key_of(wanted, key_schema(module, client, table))
+            key = items.key_of(wanted, describe_table(module, client, table)["KeySchema"])
         except KeyError as err:
             module.fail_json(msg=f"item lacks key attribute {err}")
     current = get_item(module, client, table, key)

@@ -170,10 +170,10 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.ddbguard.dr.plugins.module_utils import table_protection as tp
+from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import describe_table
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 
 ARGUMENT_SPEC = dict(
@@ -227,15 +227,6 @@ def validate(module):
         module.fail_json(msg="sse.kms_key is only used with sse.type=customer_managed")
     if module.params["wait_timeout"] < 1:
         module.fail_json(msg="wait_timeout must be at least 1 second")
-
-
-def describe_table(module, client, name):
-    try:
-        return client.describe_table(aws_retry=True, TableName=name)["Table"]
-    except is_boto3_error_code("ResourceNotFoundException"):
-        module.fail_json(msg=f"Table {name} does not exist; create it first (community.aws.dynamodb_table)")
-    except (BotoCoreError, ClientError) as err:  # pylint: disable=duplicate-except
-        module.fail_json_aws(err, msg=f"Failed to describe table {name}")
 
 
 def describe_continuous_backups(module, client, name):

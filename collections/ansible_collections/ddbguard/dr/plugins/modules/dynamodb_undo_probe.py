@@ -111,6 +111,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.ddbguard.dr.plugins.module_utils import items
+from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import get_item
 
 ARGUMENT_SPEC = dict(
     table=dict(type="str", required=True),
@@ -127,15 +128,6 @@ REQUIRED_IF = [("edit", "modify", ["set"])]
 
 def utc(epoch):
     return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).isoformat()
-
-
-def get_item(module, client, params):
-    try:
-        return client.get_item(aws_retry=True, TableName=params["table"], Key=params["key"], ConsistentRead=True).get(
-            "Item"
-        )
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to read the canary from {params['table']}")
 
 
 def make_edit(module, client, params):
@@ -180,7 +172,7 @@ def main():
         module.exit_json(changed=True, edit=params["edit"])
 
     client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
-    before = get_item(module, client, params)
+    before = get_item(module, client, params["table"], params["key"])
     if not items.same_item(before, params["expected"], params["ignore_attributes"]):
         module.fail_json(
             msg="the canary does not hold the expected item before the edit", found=items.from_wire(before)
@@ -198,10 +190,10 @@ def main():
             ),
             edit=params["edit"],
             edited_at=utc(edited),
-            found=items.from_wire(get_item(module, client, params)),
+            found=items.from_wire(get_item(module, client, params["table"], params["key"])),
         )
     restored = time.time()
-    item = get_item(module, client, params)
+    item = get_item(module, client, params["table"], params["key"])
     matches = items.same_item(item, params["expected"], params["ignore_attributes"])
     result = dict(
         changed=True,
