@@ -1,55 +1,487 @@
 """AWS Backup: answer as AWS does where ministack differs.
 
-``DescribeBackupVault`` on a vault that does not exist: AWS answers
-``AccessDeniedException`` (HTTP 403), and ``amazon.aws.backup_vault`` relies on that to
-decide that it must create the vault. ministack answers ``ResourceNotFoundException``,
-which makes the module fail. This patch returns AWS's answer.
+1. ``DescribeBackupVault`` on a vault that does not exist: AWS answers
+   ``AccessDeniedException`` (HTTP 403), and ``amazon.aws.backup_vault`` relies on that to
+   decide that it must create the vault. ministack answers ``ResourceNotFoundException``.
+2. Backup jobs, recovery points and restore jobs for DynamoDB tables. ministack's
+   ``StartBackupJob`` records a job but makes no backup, and its recovery-point and
+   restore-job lists stay empty. Here ``StartBackupJob`` on a DynamoDB table makes a real
+   DynamoDB backup and a listable recovery point. ``StartRestoreJob`` restores that backup
+   into the table named in its metadata. The Describe/List calls answer in the shapes of
+   botocore's ``backup`` service model.
+3. Vault access policies and Vault Lock. ministack keeps neither. Here they are stored,
+   returned by ``GetBackupVaultAccessPolicy`` and ``DescribeBackupVault``, and a lock cannot
+   be removed once its changeable period is over. Policies are **not evaluated**: a denied
+   ``DeleteRecoveryPoint`` still succeeds locally (listed in docs/emulator.md).
+
+Every request this module does not concern goes to ministack unchanged.
 """
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 Response = tuple[int, dict[str, str], bytes]
+DAY = 86400
+
+
+def _answer(body: dict[str, Any] | None = None, status: int = 200) -> Response:
+    return status, {"Content-Type": "application/json"}, json.dumps(body or {}).encode()
+
+
+def _error(code: str, message: str, status: int = 400) -> Response:
+    headers = {"Content-Type": "application/json", "x-amzn-errortype": code}
+    return status, headers, json.dumps({"__type": code, "Message": message}).encode()
 
 
 def _access_denied(vault_name: str) -> Response:
     message = f"Insufficient privileges to perform this action or the backup vault '{vault_name}' does not exist."
-    return (
-        403,
-        {"Content-Type": "application/json", "x-amzn-errortype": "AccessDeniedException"},
-        json.dumps({"__type": "AccessDeniedException", "Message": message}).encode(),
-    )
+    return _error("AccessDeniedException", message, 403)
 
 
-def describe_vault_as_aws(backup_module: Any, method: str, path: str) -> Response | None:
-    """Return AWS's answer for ``DescribeBackupVault`` on a missing vault, else None.
-
-    Only ``GET /backup-vaults/{name}`` is concerned; every other request goes to
-    ministack unchanged.
-    """
-    parts = [p for p in path.strip("/").split("/") if p]
-    if method != "GET" or len(parts) != 2 or parts[0] != "backup-vaults":
+def _epoch(value: str | None) -> float | None:
+    """A querystring timestamp (ISO 8601, as botocore sends it, or epoch seconds)."""
+    if not value:
         return None
-    name = parts[1]
-    if name in backup_module._vaults:
+    try:
+        return float(value)
+    except ValueError:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass
+class DynamoDbOps:
+    """The DynamoDB operations a backup or a restore needs, injected so tests can fake them."""
+
+    create_backup: Callable[[str, str], tuple[str, int]]  # (table, backup name) -> (backup ARN, size)
+    restore: Callable[[str, str], str]  # (backup ARN, target table) -> target table ARN
+    delete_backup: Callable[[str], None]
+
+
+@dataclass
+class BackupStore:
+    """Recovery points, jobs, restore jobs, vault policies and locks of one emulator."""
+
+    recovery_points: dict[str, dict[str, Any]] = field(default_factory=dict)
+    backup_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    restore_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    policies: dict[str, str] = field(default_factory=dict)
+    locks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "recovery_points": self.recovery_points,
+            "backup_jobs": self.backup_jobs,
+            "restore_jobs": self.restore_jobs,
+            "policies": self.policies,
+            "locks": self.locks,
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        for name in ("recovery_points", "backup_jobs", "restore_jobs", "policies", "locks"):
+            getattr(self, name).update(data.get(name, {}))
+
+    def clear(self) -> None:
+        for name in ("recovery_points", "backup_jobs", "restore_jobs", "policies", "locks"):
+            getattr(self, name).clear()
+
+
+class BackupCompat:
+    """Routes the Backup requests that need AWS's behaviour; returns None for the rest."""
+
+    def __init__(
+        self, store: BackupStore, vaults: dict[str, dict[str, Any]], ddb: DynamoDbOps, account: str, region: str
+    ):
+        self.store = store
+        self.vaults = vaults
+        self.ddb = ddb
+        self.account = account
+        self.region = region
+
+    # -- routing -------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> Response | None:
+        parts = [unquote(p) for p in path.strip("/").split("/") if p]
+        if not parts:
+            return None
+        head = parts[0]
+        if head == "backup-vaults" and len(parts) >= 2:
+            return self._vault_route(method, parts[1], parts[2:], query, body)
+        if head == "backup-jobs":
+            if method == "PUT" and len(parts) == 1:
+                return self.start_backup_job(body)
+            if method == "GET" and len(parts) == 2 and parts[1] in self.store.backup_jobs:
+                return _answer(self.store.backup_jobs[parts[1]])
+            if method == "GET" and len(parts) == 1:
+                return self.list_backup_jobs(query)
+        if head == "restore-jobs":
+            if method == "PUT" and len(parts) == 1:
+                return self.start_restore_job(body)
+            if method == "GET" and len(parts) == 2:
+                job = self.store.restore_jobs.get(parts[1])
+                return (
+                    _answer(job) if job else _error("ResourceNotFoundException", f"Restore job {parts[1]} not found.")
+                )
+            if method == "GET" and len(parts) == 1:
+                return self.list_restore_jobs(query)
+        if head == "resources" and method == "GET" and len(parts) >= 3:
+            resource_arn = "/".join(parts[1:-1])
+            if parts[-1] == "recovery-points":
+                return self.list_recovery_points_by_resource(resource_arn)
+            if parts[-1] == "restore-jobs":
+                jobs = [j for j in self.store.restore_jobs.values() if j.get("SourceResourceArn") == resource_arn]
+                return _answer({"RestoreJobs": jobs})
         return None
-    return _access_denied(name)
+
+    def _vault_route(self, method: str, vault: str, rest: list[str], query: dict[str, str], body: dict[str, Any]):
+        if not rest:
+            if method == "GET":
+                return self.describe_vault(vault)
+            if method == "DELETE" and vault in self.vaults and self._points_in(vault):
+                return _error(
+                    "InvalidRequestException", f"Backup vault {vault} cannot be deleted: it holds recovery points."
+                )
+            return None
+        if vault not in self.vaults:
+            return None  # ministack answers for a missing vault's sub-resources
+        sub = rest[0]
+        if sub == "access-policy":
+            return self._policy(method, vault, body)
+        if sub == "vault-lock":
+            return self._lock(method, vault, body)
+        if sub == "recovery-points":
+            if len(rest) == 1 and method == "GET":
+                return self.list_recovery_points_by_vault(vault, query)
+            arn = "/".join(rest[1:])
+            metadata = arn.endswith("/restore-metadata")
+            arn = arn.removesuffix("/restore-metadata")
+            point = self.store.recovery_points.get(arn)
+            if point is None or point["BackupVaultArn"] != self._vault_arn(vault):
+                return _error("ResourceNotFoundException", f"Recovery point {arn} not found in vault {vault}.")
+            if method == "GET" and metadata:
+                return _answer(self._restore_metadata(point))
+            if method == "GET":
+                return _answer(self._public(point))
+            if method == "DELETE":
+                return self.delete_recovery_point(point)
+        return None
+
+    # -- vaults, policies, locks ---------------------------------------------------
+    def describe_vault(self, vault: str) -> Response | None:
+        record = self.vaults.get(vault)
+        if record is None:
+            return _access_denied(vault)
+        answer = dict(record)
+        answer["NumberOfRecoveryPoints"] = len(self._points_in(vault))
+        lock = self.store.locks.get(record["BackupVaultArn"])
+        answer["Locked"] = lock is not None
+        if lock:
+            answer.update({k: v for k, v in lock.items() if v is not None})
+        return _answer(answer)
+
+    def _policy(self, method: str, vault: str, body: dict[str, Any]) -> Response | None:
+        if method == "PUT":
+            try:
+                json.loads(body.get("Policy") or "")
+            except ValueError:
+                return _error("InvalidParameterValueException", "Policy must be a JSON policy document.")
+            self.store.policies[self._vault_arn(vault)] = body["Policy"]
+            return _answer()
+        if method == "GET":
+            policy = self.store.policies.get(self._vault_arn(vault))
+            if policy is None:
+                return _error("ResourceNotFoundException", f"No access policy is associated with vault {vault}.")
+            return _answer({"BackupVaultName": vault, "BackupVaultArn": self._vault_arn(vault), "Policy": policy})
+        if method == "DELETE":
+            self.store.policies.pop(self._vault_arn(vault), None)
+            return _answer()
+        return None
+
+    def _lock(self, method: str, vault: str, body: dict[str, Any]) -> Response | None:
+        key = self._vault_arn(vault)
+        current = self.store.locks.get(key)
+        now = time.time()
+        if current and current.get("LockDate") and current["LockDate"] <= now:
+            return _error(
+                "InvalidRequestException", f"Vault {vault} is locked in compliance mode and cannot be changed."
+            )
+        if method == "DELETE":
+            self.store.locks.pop(key, None)
+            return _answer()
+        if method != "PUT":
+            return None
+        low, high, changeable = (
+            body.get("MinRetentionDays"),
+            body.get("MaxRetentionDays"),
+            body.get("ChangeableForDays"),
+        )
+        if low is not None and high is not None and low > high:
+            return _error("InvalidParameterValueException", "MinRetentionDays must not exceed MaxRetentionDays.")
+        if changeable is not None and changeable < 3:
+            return _error("InvalidParameterValueException", "ChangeableForDays must be at least 3.")
+        self.store.locks[key] = {
+            "MinRetentionDays": low,
+            "MaxRetentionDays": high,
+            "LockDate": now + changeable * DAY if changeable is not None else None,
+        }
+        return _answer()
+
+    # -- backup jobs ---------------------------------------------------------------
+    def start_backup_job(self, body: dict[str, Any]) -> Response | None:
+        resource = body.get("ResourceArn", "")
+        if ":dynamodb:" not in resource or ":table/" not in resource:
+            return None  # not a DynamoDB table: ministack's own behaviour
+        vault = body.get("BackupVaultName", "")
+        if vault not in self.vaults:
+            return _access_denied(vault)
+        token = body.get("IdempotencyToken")
+        for job in self.store.backup_jobs.values():
+            if token and job.get("_IdempotencyToken") == token and job["ResourceArn"] == resource:
+                return _answer(
+                    {k: job[k] for k in ("BackupJobId", "RecoveryPointArn", "CreationDate")} | {"IsParent": False}
+                )
+        table = resource.split(":table/", 1)[1].split("/", 1)[0]
+        job_id = str(uuid.uuid4()).upper()
+        try:
+            backup_arn, size = self.ddb.create_backup(table, f"awsbackup-job-{job_id}")
+        except LookupError:
+            return _error("InvalidParameterValueException", f"Resource {resource} does not exist.")
+        now = time.time()
+        point_arn = f"arn:aws:backup:{self.region}:{self.account}:recovery-point:{uuid.uuid4()}"
+        vault_record = self.vaults[vault]
+        point = {
+            "RecoveryPointArn": point_arn,
+            "BackupVaultName": vault,
+            "BackupVaultArn": vault_record["BackupVaultArn"],
+            "ResourceArn": resource,
+            "ResourceType": "DynamoDB",
+            "ResourceName": table,
+            "IamRoleArn": body.get("IamRoleArn", ""),
+            "Status": "COMPLETED",
+            "CreationDate": now,
+            "InitiationDate": now,
+            "CompletionDate": now,
+            "BackupSizeInBytes": size,
+            "EncryptionKeyArn": vault_record.get("EncryptionKeyArn") or "",
+            "IsEncrypted": True,
+            "IsParent": False,
+            "VaultType": "BACKUP_VAULT",
+            "_DynamoDbBackupArn": backup_arn,
+        }
+        if body.get("Lifecycle"):
+            point["Lifecycle"] = body["Lifecycle"]
+        self.store.recovery_points[point_arn] = point
+        self.store.backup_jobs[job_id] = {
+            "AccountId": self.account,
+            "BackupJobId": job_id,
+            "BackupVaultName": vault,
+            "BackupVaultArn": vault_record["BackupVaultArn"],
+            "RecoveryPointArn": point_arn,
+            "ResourceArn": resource,
+            "ResourceType": "DynamoDB",
+            "ResourceName": table,
+            "CreationDate": now,
+            "CompletionDate": now,
+            "State": "COMPLETED",
+            "PercentDone": "100.0",
+            "BackupSizeInBytes": size,
+            "IamRoleArn": body.get("IamRoleArn", ""),
+            "BackupType": "FULL",
+            "IsParent": False,
+            "_IdempotencyToken": token,
+        }
+        return _answer({"BackupJobId": job_id, "RecoveryPointArn": point_arn, "CreationDate": now, "IsParent": False})
+
+    def list_backup_jobs(self, query: dict[str, str]) -> Response | None:
+        jobs = [self._public(j) for j in self.store.backup_jobs.values()]
+        for param, key in (("resourceArn", "ResourceArn"), ("state", "State"), ("backupVaultName", "BackupVaultName")):
+            if query.get(param):
+                jobs = [j for j in jobs if j.get(key) == query[param]]
+        return _answer({"BackupJobs": sorted(jobs, key=lambda j: j["CreationDate"], reverse=True)})
+
+    # -- recovery points -----------------------------------------------------------
+    def _vault_arn(self, vault: str) -> str:
+        return self.vaults[vault]["BackupVaultArn"]
+
+    def _points_in(self, vault: str) -> list[dict[str, Any]]:
+        arn = self._vault_arn(vault)
+        return [p for p in self.store.recovery_points.values() if p["BackupVaultArn"] == arn]
+
+    @staticmethod
+    def _public(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in record.items() if not k.startswith("_")}
+
+    def list_recovery_points_by_vault(self, vault: str, query: dict[str, str]) -> Response:
+        points = self._points_in(vault)
+        before, after = _epoch(query.get("createdBefore")), _epoch(query.get("createdAfter"))
+        if query.get("resourceArn"):
+            points = [p for p in points if p["ResourceArn"] == query["resourceArn"]]
+        if query.get("resourceType"):
+            points = [p for p in points if p["ResourceType"] == query["resourceType"]]
+        if before is not None:
+            points = [p for p in points if p["CreationDate"] < before]
+        if after is not None:
+            points = [p for p in points if p["CreationDate"] > after]
+        points = sorted(points, key=lambda p: p["CreationDate"], reverse=True)
+        return _answer({"RecoveryPoints": [self._public(p) for p in points]})
+
+    def list_recovery_points_by_resource(self, resource_arn: str) -> Response:
+        points = [p for p in self.store.recovery_points.values() if p["ResourceArn"] == resource_arn]
+        keys = (
+            "RecoveryPointArn",
+            "CreationDate",
+            "Status",
+            "EncryptionKeyArn",
+            "BackupVaultName",
+            "IsParent",
+            "ResourceName",
+        )
+        members = [{k: p[k] for k in keys} | {"BackupSizeBytes": p["BackupSizeInBytes"]} for p in points]
+        return _answer({"RecoveryPoints": sorted(members, key=lambda p: p["CreationDate"], reverse=True)})
+
+    def _restore_metadata(self, point: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "BackupVaultArn": point["BackupVaultArn"],
+            "RecoveryPointArn": point["RecoveryPointArn"],
+            "ResourceType": "DynamoDB",
+            "RestoreMetadata": {"originalTableName": point["ResourceName"]},
+        }
+
+    def delete_recovery_point(self, point: dict[str, Any]) -> Response:
+        lock = self.store.locks.get(point["BackupVaultArn"])
+        if (
+            lock
+            and lock.get("MinRetentionDays")
+            and time.time() - point["CreationDate"] < lock["MinRetentionDays"] * DAY
+        ):
+            return _error(
+                "InvalidRequestException",
+                f"Recovery point is protected by the vault lock for {lock['MinRetentionDays']} days.",
+            )
+        self.ddb.delete_backup(point["_DynamoDbBackupArn"])
+        del self.store.recovery_points[point["RecoveryPointArn"]]
+        return _answer()
+
+    # -- restore jobs --------------------------------------------------------------
+    def start_restore_job(self, body: dict[str, Any]) -> Response | None:
+        point = self.store.recovery_points.get(body.get("RecoveryPointArn", ""))
+        if point is None:
+            return None  # not one of ours: ministack's own behaviour
+        metadata = body.get("Metadata") or {}
+        target = metadata.get("targetTableName")
+        if not target:
+            return _error(
+                "InvalidParameterValueException", "Metadata.targetTableName is required to restore a DynamoDB table."
+            )
+        if not body.get("IamRoleArn"):
+            return _error("InvalidParameterValueException", "IamRoleArn is required.")
+        started = time.time()
+        try:
+            created = self.ddb.restore(point["_DynamoDbBackupArn"], target)
+        except ValueError as err:
+            return _error("InvalidParameterValueException", str(err))
+        job_id = str(uuid.uuid4()).upper()
+        self.store.restore_jobs[job_id] = {
+            "AccountId": self.account,
+            "RestoreJobId": job_id,
+            "RecoveryPointArn": point["RecoveryPointArn"],
+            "SourceResourceArn": point["ResourceArn"],
+            "BackupVaultArn": point["BackupVaultArn"],
+            "CreationDate": started,
+            "CompletionDate": time.time(),
+            "Status": "COMPLETED",
+            "PercentDone": "100.0",
+            "BackupSizeInBytes": point["BackupSizeInBytes"],
+            "IamRoleArn": body["IamRoleArn"],
+            "CreatedResourceArn": created,
+            "ResourceType": "DynamoDB",
+            "RecoveryPointCreationDate": point["CreationDate"],
+            "IsParent": False,
+        }
+        point["LastRestoreTime"] = started
+        return _answer({"RestoreJobId": job_id})
+
+    def list_restore_jobs(self, query: dict[str, str]) -> Response:
+        jobs = list(self.store.restore_jobs.values())
+        if query.get("status"):
+            jobs = [j for j in jobs if j["Status"] == query["status"]]
+        if query.get("resourceType"):
+            jobs = [j for j in jobs if j["ResourceType"] == query["resourceType"]]
+        return _answer({"RestoreJobs": sorted(jobs, key=lambda j: j["CreationDate"], reverse=True)})
+
+
+STORE = BackupStore()
+_STATE_KEY = "localaws_backup"
+
+
+def _ministack_ddb_ops() -> DynamoDbOps:
+    """DynamoDB operations on ministack's own tables, in the caller's account and region."""
+    from ministack.services import dynamodb as ddb
+
+    def create_backup(table: str, name: str) -> tuple[str, int]:
+        status, _, body = ddb._create_backup({"TableName": table, "BackupName": name})
+        if status != 200:
+            raise LookupError(json.loads(body).get("message") or json.loads(body).get("Message"))
+        details = json.loads(body)["BackupDetails"]
+        return details["BackupArn"], int(details.get("BackupSizeBytes") or 0)
+
+    def restore(backup_arn: str, target: str) -> str:
+        status, _, body = ddb._restore_table_from_backup({"TargetTableName": target, "BackupArn": backup_arn})
+        doc = json.loads(body)
+        if status != 200:
+            raise ValueError(doc.get("message") or doc.get("Message") or "restore failed")
+        return doc["TableDescription"]["TableArn"]
+
+    def delete_backup(backup_arn: str) -> None:
+        ddb._delete_backup({"BackupArn": backup_arn})
+
+    return DynamoDbOps(create_backup=create_backup, restore=restore, delete_backup=delete_backup)
 
 
 def install() -> None:
+    from ministack.core.responses import get_account_id, get_region
     from ministack.services import backup as backup_module
 
     original = backup_module.handle_request
     if getattr(original, "_localaws_patched", False):
         return
+    ops = _ministack_ddb_ops()
 
     async def handle_request(method, path, headers, body, query_params):
-        answer = describe_vault_as_aws(backup_module, method, path)
+        try:
+            doc = json.loads(body) if body else {}
+        except ValueError:
+            doc = {}
+        query = {k: (v[0] if isinstance(v, list) else v) for k, v in query_params.items()}
+        compat = BackupCompat(STORE, backup_module._vaults, ops, get_account_id(), get_region())
+        answer = compat.handle(method, path, query, doc)
         if answer is not None:
             return answer
         return await original(method, path, headers, body, query_params)
 
+    original_get_state = backup_module.get_state
+    original_load = backup_module.load_persisted_state
+    original_reset = backup_module.reset
+
+    def get_state():
+        return {**original_get_state(), _STATE_KEY: STORE.state()}
+
+    def load_persisted_state(data):
+        original_load(data)
+        STORE.load((data or {}).get(_STATE_KEY, {}))
+
+    def reset():
+        original_reset()
+        STORE.clear()
+
     handle_request._localaws_patched = True
     backup_module.handle_request = handle_request
+    backup_module.get_state = get_state
+    backup_module.load_persisted_state = load_persisted_state
+    backup_module.reset = reset

@@ -52,6 +52,32 @@ class DrWaiterFactory(BaseWaiterFactory):
                     dict(state="retry", matcher="path", argument=_TTL_STATUS, expected="DISABLING"),
                 ],
             ),
+            backup_job_completed=dict(
+                operation="DescribeBackupJob",
+                delay=5,
+                maxAttempts=720,
+                acceptors=[
+                    dict(state="success", matcher="path", argument="State", expected="COMPLETED"),
+                    dict(state="failure", matcher="path", argument="State", expected="FAILED"),
+                    dict(state="failure", matcher="path", argument="State", expected="ABORTED"),
+                    dict(state="failure", matcher="path", argument="State", expected="EXPIRED"),
+                    dict(state="retry", matcher="path", argument="State", expected="CREATED"),
+                    dict(state="retry", matcher="path", argument="State", expected="PENDING"),
+                    dict(state="retry", matcher="path", argument="State", expected="RUNNING"),
+                ],
+            ),
+            restore_job_completed=dict(
+                operation="DescribeRestoreJob",
+                delay=5,
+                maxAttempts=1440,
+                acceptors=[
+                    dict(state="success", matcher="path", argument="Status", expected="COMPLETED"),
+                    dict(state="failure", matcher="path", argument="Status", expected="FAILED"),
+                    dict(state="failure", matcher="path", argument="Status", expected="ABORTED"),
+                    dict(state="retry", matcher="path", argument="Status", expected="PENDING"),
+                    dict(state="retry", matcher="path", argument="Status", expected="RUNNING"),
+                ],
+            ),
             event_source_mapping_settled=dict(
                 operation="GetEventSourceMapping",
                 delay=1,

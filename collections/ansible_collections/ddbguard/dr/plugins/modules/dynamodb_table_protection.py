@@ -165,15 +165,10 @@ changes:
   sample: ["stream -> enabled (NEW_AND_OLD_IMAGES)", "point-in-time recovery -> True (35 days)"]
 """
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.ddbguard.dr.plugins.module_utils import table_protection as tp
-from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import describe_table
+from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import apply_steps, describe_kms_key, read_settings
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 
 ARGUMENT_SPEC = dict(
@@ -229,59 +224,6 @@ def validate(module):
         module.fail_json(msg="wait_timeout must be at least 1 second")
 
 
-def describe_continuous_backups(module, client, name):
-    try:
-        return client.describe_continuous_backups(aws_retry=True, TableName=name)["ContinuousBackupsDescription"]
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to describe continuous backups of {name}")
-
-
-def describe_ttl(module, client, name):
-    try:
-        return client.describe_time_to_live(aws_retry=True, TableName=name)["TimeToLiveDescription"]
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to describe TTL of {name}")
-
-
-def describe_kms_key(module, kms, key_id):
-    try:
-        return kms.describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to describe KMS key {key_id}")
-
-
-def read_settings(module, client, kms, name):
-    """Current table description and flat settings (KMS is asked only when SSE matters)."""
-    table = describe_table(module, client, name)
-    sse_key_manager = None
-    sse = table.get("SSEDescription") or {}
-    if module.params["sse"] and sse.get("KMSMasterKeyArn"):
-        sse_key_manager = describe_kms_key(module, kms, sse["KMSMasterKeyArn"]).get("KeyManager")
-    settings = tp.current_settings(
-        table,
-        continuous_backups=describe_continuous_backups(module, client, name),
-        ttl=describe_ttl(module, client, name),
-        sse_key_manager=sse_key_manager,
-    )
-    return table, settings
-
-
-def apply_step(module, client, step):
-    try:
-        getattr(client, step["api"])(aws_retry=True, **step["params"])
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to apply '{step['description']}'")
-
-
-def wait_for(module, client, step, name):
-    timeout = module.params["wait_timeout"]
-    if step["api"] == "update_continuous_backups":
-        wait(module, client, "pitr_settled", timeout, TableName=name)
-    elif step["api"] == "update_time_to_live":
-        wait(module, client, "ttl_settled", timeout, TableName=name)
-    wait(module, client, "table_settled", timeout, TableName=name)
-
-
 def main():
     module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
     validate(module)
@@ -290,7 +232,7 @@ def main():
     kms = module.client("kms", retry_decorator=AWSRetry.jittered_backoff()) if module.params["sse"] else None
 
     wait(module, client, "table_settled", module.params["wait_timeout"], TableName=name)
-    table, before = read_settings(module, client, kms, name)
+    table, before = read_settings(module, client, kms, name, with_sse=bool(module.params["sse"]))
     key_arn = None
     if (module.params["sse"] or {}).get("type") == tp.CUSTOMER_MANAGED:
         key_arn = describe_kms_key(module, kms, module.params["sse"]["kms_key"])["Arn"]
@@ -319,10 +261,8 @@ def main():
         new_stream = stream_replaced or (after["stream_enabled"] and not before["stream_enabled"])
         result["stream_arn"] = None if (new_stream or not after["stream_enabled"]) else table.get("LatestStreamArn")
     else:
-        for step in steps:
-            apply_step(module, client, step)
-            wait_for(module, client, step, name)
-        table, after = read_settings(module, client, kms, name)
+        apply_steps(module, client, steps, name, module.params["wait_timeout"])
+        table, after = read_settings(module, client, kms, name, with_sse=bool(module.params["sse"]))
         result["stream_arn"] = table.get("LatestStreamArn") if after["stream_enabled"] else None
     result["settings"] = after
     if module._diff:
