@@ -1,0 +1,69 @@
+"""Each collection module against the local AWS, in the amazon.aws test order.
+
+The playbooks in ``targets/`` hold the sequence (check-mode create, nothing created,
+create, same task again unchanged, check-mode update, update, delete) and assert on it.
+The tests here run them and then check with boto3 what the playbooks cannot see.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+TARGETS = Path(__file__).resolve().parent / "targets"
+
+
+def run_target(local_aws, name: str, **env: str):
+    run = local_aws.playbook(str(TARGETS / f"{name}.yml"), *[x for k, v in env.items() for x in ("-e", f"{k}={v}")])
+    assert run.recap()["failed"] == 0
+    return run
+
+
+@pytest.mark.parametrize("target", ["dynamodb_table_protection", "lambda_stream_trigger", "backup_vault_protection"])
+def test_module_target(local_aws, target):
+    run_target(local_aws, target)
+
+
+def test_backup_then_restore_brings_back_the_data_of_the_backup(local_aws, monkeypatch):
+    monkeypatch.setenv("KEEP_RESTORED", "1")  # the data check below reads the restored table
+    run_target(local_aws, "backup_and_restore_jobs")
+    facts = json.loads((local_aws.target.home / "backup_and_restore_jobs.json").read_text())
+    ddb = local_aws.client("dynamodb")
+    items = ddb.scan(TableName=facts["restored"])["Items"]
+    assert items == [{"pk": {"S": "before-backup"}, "n": {"N": "12345678901234567890123456789012345678"}}]
+
+
+def test_point_in_time_restore_and_settings_copy(local_aws):
+    run_target(local_aws, "dynamodb_point_in_time_restore")
+    items = local_aws.client("dynamodb").scan(TableName="it-pitr-latest")["Items"]
+    assert items == [{"pk": {"S": "kept"}}]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ministack 1.5.33 restores the current items, not the items as of the requested time "
+    "(docs/emulator.md); this test passes on AWS and must fail here",
+)
+def test_point_in_time_restore_returns_the_table_as_it_was(local_aws):
+    ddb = local_aws.client("dynamodb")
+    ddb.create_table(
+        TableName="it-pitr-asof",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.update_continuous_backups(
+        TableName="it-pitr-asof", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    ddb.put_item(TableName="it-pitr-asof", Item={"pk": {"S": "before"}})
+    moment = datetime.datetime.now(datetime.UTC)
+    ddb.put_item(TableName="it-pitr-asof", Item={"pk": {"S": "after"}})
+    ddb.restore_table_to_point_in_time(
+        SourceTableName="it-pitr-asof", TargetTableName="it-pitr-asof-restored", RestoreDateTime=moment
+    )
+    items = ddb.scan(TableName="it-pitr-asof-restored")["Items"]
+    assert items == [{"pk": {"S": "before"}}]
