@@ -23,7 +23,9 @@ def run_target(local_aws, name: str, **env: str):
     return run
 
 
-@pytest.mark.parametrize("target", ["dynamodb_table_protection", "lambda_stream_trigger", "backup_vault_protection"])
+@pytest.mark.parametrize(
+    "target", ["dynamodb_table_protection", "lambda_stream_trigger", "backup_vault_protection", "dynamodb_item"]
+)
 def test_module_target(local_aws, target):
     run_target(local_aws, target)
 

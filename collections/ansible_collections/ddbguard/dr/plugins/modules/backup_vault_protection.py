@@ -227,12 +227,31 @@ def main():
     validate(module)
     client = module.client("backup", retry_decorator=AWSRetry.jittered_backoff())
     vault = describe_vault(module, client)
+    policy_before = current_policy(module, client)
+    lock_fields = ("MinRetentionDays", "MaxRetentionDays")
+    before = dict(
+        policy=json.loads(policy_before) if policy_before else None,
+        lock=dict(Locked=bool(vault.get("Locked")), **{k: vault.get(k) for k in lock_fields}),
+    )
     changes = []
     policy = ensure_policy(module, client, vault, changes)
     locked = ensure_lock(module, vault, client, changes)
-    module.exit_json(
+    result = dict(
         changed=bool(changes), changes=changes, vault_arn=vault["BackupVaultArn"], policy=policy, locked=locked
     )
+    if module._diff:
+        wanted = module.params["lock"] or {}
+        lock_after = dict(before["lock"], Locked=locked)
+        if not locked:
+            lock_after.update(dict.fromkeys(lock_fields))
+        elif wanted.get("state", "present") == "present":
+            given = {
+                "MinRetentionDays": wanted.get("min_retention_days"),
+                "MaxRetentionDays": wanted.get("max_retention_days"),
+            }
+            lock_after.update({k: v for k, v in given.items() if v is not None})
+        result["diff"] = dict(before=before, after=dict(policy=policy, lock=lock_after))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

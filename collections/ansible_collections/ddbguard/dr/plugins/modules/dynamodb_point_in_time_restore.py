@@ -194,7 +194,7 @@ def restore(module, client, moment):
 
 
 def source_settings_plan(module, client):
-    """Steps that give the target the source's protection settings (SSE is set at restore)."""
+    """Steps that give the target the source's protection settings (SSE is set at restore), and their diff."""
     p = module.params
     _, source = read_settings(module, client, None, p["source_table"], with_sse=False)
     _, target = read_settings(module, client, None, p["target_table"], with_sse=False)
@@ -205,9 +205,10 @@ def source_settings_plan(module, client):
     if not source["ttl_enabled"] and not target["ttl_enabled"]:
         desired["ttl_enabled"] = None
     try:
-        return tp.plan(p["target_table"], target, desired, allow_stream_replacement=False)
+        steps = tp.plan(p["target_table"], target, desired, allow_stream_replacement=False)
     except tp.PlanError as err:
         module.fail_json(msg=f"Table {p['target_table']}: {err}")
+    return steps, dict(before=target, after=tp.predicted_settings(target, desired))
 
 
 def missing_tags(module, client):
@@ -233,8 +234,9 @@ def main():
         restored = True
 
     changes = []
+    diff = None
     if p["copy_source_settings"]:
-        steps = source_settings_plan(module, client)
+        steps, diff = source_settings_plan(module, client)
         tags = missing_tags(module, client)
         changes = [s["description"] for s in steps] + [f"tag {k}" for k in sorted(tags)]
         if not module.check_mode:
@@ -250,13 +252,16 @@ def main():
     table_arn = (
         describe_table(module, client, p["target_table"])["TableArn"] if not module.check_mode or not restored else None
     )
-    module.exit_json(
+    result = dict(
         changed=restored or bool(changes),
         restored=restored,
         table_arn=table_arn,
         restore_date_time=when,
         changes=changes,
     )
+    if module._diff and diff is not None:
+        result["diff"] = diff
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
