@@ -1,9 +1,20 @@
-"""In-memory stand-ins for AWS clients, for tests of the change monitor's adapter."""
+"""In-memory stand-ins for AWS clients, for tests of the change monitor's adapter.
+
+``FakeDynamoDb`` keeps one table in boto3's wire form and evaluates the condition
+expressions the monitor writes (``attribute_not_exists(#x)``, ``#x = :y``, joined by
+``AND``). Any other expression raises, so a test cannot pass on a condition the fake
+silently ignores. Values compare as DynamoDB compares them: sets as sets, numbers exactly.
+"""
 
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+_DESERIALIZE = TypeDeserializer().deserialize
 
 
 class ConditionalCheckFailedException(Exception):
@@ -14,34 +25,84 @@ class _Exceptions:
     ConditionalCheckFailedException = ConditionalCheckFailedException
 
 
-class FakeDynamoDb:
-    """A DynamoDB table keyed on the first key attribute, honouring ConditionExpression.
+def _value(v: dict[str, Any]) -> Any:
+    return _DESERIALIZE(v)
 
-    Supports the conditions the adapter uses; any other condition raises, so a test
-    cannot pass on a condition the fake silently ignores.
-    """
+
+class FakeDynamoDb:
+    """One DynamoDB table keyed on ``key_names``, thread-safe like the real client."""
 
     exceptions = _Exceptions()
 
-    def __init__(self, key: str = "pk", fail_on: set[str] | None = None) -> None:
-        self.key = key
-        self.items: dict[str, dict[str, Any]] = {}
+    def __init__(self, key_names: tuple[str, ...] = ("pk",), fail_on: set[str] | None = None) -> None:
+        self.key_names = key_names
+        self.items: dict[tuple, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail_on = fail_on or set()
+        self._lock = threading.Lock()
 
-    def _id(self, item_or_key: dict[str, Any]) -> str:
-        return repr(item_or_key[self.key])
+    def key_of(self, item: dict[str, Any]) -> tuple:
+        return tuple(repr(item[k]) for k in self.key_names)
+
+    def _check(self, current: dict[str, Any] | None, kwargs: dict[str, Any]) -> None:
+        expression = kwargs.get("ConditionExpression")
+        if expression is None:
+            return
+        names = kwargs.get("ExpressionAttributeNames", {})
+        values = kwargs.get("ExpressionAttributeValues", {})
+        for part in expression.split(" AND "):
+            part = part.strip()
+            if part.startswith("attribute_not_exists(") and part.endswith(")"):
+                name = names[part[len("attribute_not_exists(") : -1]]
+                ok = current is None or name not in current
+            elif " = " in part:
+                left, right = (x.strip() for x in part.split(" = "))
+                name, expected = names[left], values[right]
+                ok = current is not None and name in current and _value(current[name]) == _value(expected)
+            else:
+                raise NotImplementedError(part)
+            if not ok:
+                raise ConditionalCheckFailedException(part)
+
+    def _maybe_fail(self, key: tuple) -> None:
+        if any(k in self.fail_on for k in key):
+            raise RuntimeError("injected failure")
 
     def put_item(self, **kwargs: Any) -> dict:
-        self.calls.append(("put_item", copy.deepcopy(kwargs)))
-        item = kwargs["Item"]
-        if self._id(item) in self.fail_on:
-            raise RuntimeError("injected failure")
-        condition = kwargs.get("ConditionExpression")
-        if condition == "attribute_not_exists(#k)":
-            if self._id(item) in self.items:
-                raise ConditionalCheckFailedException()
-        elif condition is not None:
-            raise NotImplementedError(condition)
-        self.items[self._id(item)] = copy.deepcopy(item)
-        return {}
+        with self._lock:
+            self.calls.append(("put_item", copy.deepcopy(kwargs)))
+            key = self.key_of(kwargs["Item"])
+            self._maybe_fail(key)
+            self._check(self.items.get(key), kwargs)
+            self.items[key] = copy.deepcopy(kwargs["Item"])
+            return {}
+
+    def get_item(self, **kwargs: Any) -> dict:
+        with self._lock:
+            self.calls.append(("get_item", copy.deepcopy(kwargs)))
+            item = self.items.get(self.key_of(kwargs["Key"]))
+            return {"Item": copy.deepcopy(item)} if item is not None else {}
+
+    def update_item(self, **kwargs: Any) -> dict:
+        """Supports ``SET #m = :m`` only (the monitor's pre-delete mark)."""
+        with self._lock:
+            self.calls.append(("update_item", copy.deepcopy(kwargs)))
+            key = self.key_of(kwargs["Key"])
+            self._maybe_fail(key)
+            if kwargs["UpdateExpression"] != "SET #m = :m":
+                raise NotImplementedError(kwargs["UpdateExpression"])
+            current = self.items.get(key)
+            self._check(current, kwargs)
+            item = copy.deepcopy(current or kwargs["Key"])
+            item[kwargs["ExpressionAttributeNames"]["#m"]] = kwargs["ExpressionAttributeValues"][":m"]
+            self.items[key] = item
+            return {}
+
+    def delete_item(self, **kwargs: Any) -> dict:
+        with self._lock:
+            self.calls.append(("delete_item", copy.deepcopy(kwargs)))
+            key = self.key_of(kwargs["Key"])
+            self._maybe_fail(key)
+            self._check(self.items.get(key), kwargs)
+            self.items.pop(key, None)
+            return {}

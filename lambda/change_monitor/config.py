@@ -1,17 +1,38 @@
 """Protection policy, from the environment the role sets on the function.
 
-Read once at cold start. A bad value raises ``PolicyError`` naming the variable, so
-the function fails loudly on its first invocation instead of guessing.
+Read once at cold start. A bad value raises ``PolicyError`` naming the variable, so the
+function fails loudly on its first invocation instead of guessing.
+
+| Variable | Meaning | Default |
+|---|---|---|
+| ``DDBGUARD_PROTECTED_EVENTS`` | comma list of REMOVE, MODIFY, INSERT | REMOVE |
+| ``DDBGUARD_SCOPE`` | ``all``, ``key-prefix`` or ``attribute-flag`` | all |
+| ``DDBGUARD_PARTITION_KEY`` | partition key attribute (for ``key-prefix``) | pk |
+| ``DDBGUARD_KEY_PREFIX`` | protected partition key prefix (for ``key-prefix``) | |
+| ``DDBGUARD_FLAG_ATTRIBUTE`` | attribute marking protected items (for ``attribute-flag``) | |
+| ``DDBGUARD_MODE`` | ``audit``, ``undo`` or ``undo+escalate`` | undo |
+| ``DDBGUARD_MARKER_ATTRIBUTE`` | attribute of the monitor's own writes | _ddbguard_undo |
+| ``DDBGUARD_VERSION_ATTRIBUTE`` | version attribute checked instead of whole images | |
+| ``DDBGUARD_MAINTENANCE_PARAMETER`` | SSM parameter holding the end (ISO 8601) of a maintenance window | |
+| ``DDBGUARD_AUDIT_TABLE`` | table receiving audit records, incidents and counters | |
+| ``DDBGUARD_CONCURRENCY`` | keys undone in parallel within a batch (1-64) | 16 |
+| ``DDBGUARD_ESCALATION_THRESHOLD`` | protected changes (or failed undos) in a window that open an incident | 100 |
+| ``DDBGUARD_ESCALATION_WINDOW_SECONDS`` | length of that window (10-86400) | 300 |
+| ``DDBGUARD_BACKUP_VAULT`` | vault whose recovery points an incident restores | |
+| ``DDBGUARD_RESTORE_ROLE_ARN`` | role AWS Backup assumes for that restore | |
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 EVENT_TYPES = ("INSERT", "MODIFY", "REMOVE")
-MODES = ("audit", "undo")
+MODES = ("audit", "undo", "undo+escalate")
+SCOPES = ("all", "key-prefix", "attribute-flag")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 
 
 class PolicyError(ValueError):
@@ -23,20 +44,46 @@ class Policy:
     """What the monitor protects and how it reacts."""
 
     protected_events: frozenset[str] = frozenset({"REMOVE"})
+    scope: str = "all"
+    partition_key: str = "pk"
+    key_prefix: str = ""
+    flag_attribute: str = ""
     mode: str = "undo"
     marker_attribute: str = "_ddbguard_undo"
+    version_attribute: str = ""
+    maintenance_parameter: str = ""
+    audit_table: str = ""
+    concurrency: int = 16
+    escalation_threshold: int = 100
+    escalation_window_seconds: int = 300
+    backup_vault: str = ""
+    restore_role_arn: str = ""
+
+    @property
+    def escalates(self) -> bool:
+        return self.mode == "undo+escalate"
 
 
 def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise PolicyError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise PolicyError(f"{name} must be {low}-{high}, got {value}")
+    return value
+
+
 def load_policy(env: Mapping[str, str] | None = None) -> Policy:
-    """Build the policy from ``DDBGUARD_*`` variables; defaults protect deletes."""
+    """Build the policy from ``DDBGUARD_*`` variables; defaults undo deletes of every item."""
     env = os.environ if env is None else env
     events = _csv(env.get("DDBGUARD_PROTECTED_EVENTS", "REMOVE"))
-    unknown = sorted(set(events) - set(EVENT_TYPES))
-    if unknown or not events:
+    if not events or set(events) - set(EVENT_TYPES):
         raise PolicyError(
             f"DDBGUARD_PROTECTED_EVENTS must list some of {', '.join(EVENT_TYPES)}; "
             f"got {env.get('DDBGUARD_PROTECTED_EVENTS')!r}"
@@ -44,7 +91,39 @@ def load_policy(env: Mapping[str, str] | None = None) -> Policy:
     mode = env.get("DDBGUARD_MODE", "undo")
     if mode not in MODES:
         raise PolicyError(f"DDBGUARD_MODE must be one of {', '.join(MODES)}; got {mode!r}")
-    marker = env.get("DDBGUARD_MARKER_ATTRIBUTE", "_ddbguard_undo")
-    if not marker or len(marker) > 255:
-        raise PolicyError("DDBGUARD_MARKER_ATTRIBUTE must be an attribute name of 1-255 characters")
-    return Policy(protected_events=frozenset(events), mode=mode, marker_attribute=marker)
+    scope = env.get("DDBGUARD_SCOPE", "all")
+    if scope not in SCOPES:
+        raise PolicyError(f"DDBGUARD_SCOPE must be one of {', '.join(SCOPES)}; got {scope!r}")
+    names = {
+        "marker_attribute": env.get("DDBGUARD_MARKER_ATTRIBUTE", "_ddbguard_undo"),
+        "partition_key": env.get("DDBGUARD_PARTITION_KEY", "pk"),
+        "flag_attribute": env.get("DDBGUARD_FLAG_ATTRIBUTE", ""),
+        "version_attribute": env.get("DDBGUARD_VERSION_ATTRIBUTE", ""),
+    }
+    for field, value in names.items():
+        if (value or field in ("marker_attribute", "partition_key")) and not _NAME.match(value):
+            raise PolicyError(f"DDBGUARD_{field.upper()} must be an attribute name of 1-255 characters; got {value!r}")
+    if scope == "key-prefix" and not env.get("DDBGUARD_KEY_PREFIX"):
+        raise PolicyError("DDBGUARD_KEY_PREFIX is required when DDBGUARD_SCOPE=key-prefix")
+    if scope == "attribute-flag" and not names["flag_attribute"]:
+        raise PolicyError("DDBGUARD_FLAG_ATTRIBUTE is required when DDBGUARD_SCOPE=attribute-flag")
+    if names["version_attribute"] == names["marker_attribute"]:
+        raise PolicyError("DDBGUARD_VERSION_ATTRIBUTE must differ from DDBGUARD_MARKER_ATTRIBUTE")
+    if mode == "undo+escalate":
+        for name in ("DDBGUARD_AUDIT_TABLE", "DDBGUARD_BACKUP_VAULT", "DDBGUARD_RESTORE_ROLE_ARN"):
+            if not env.get(name):
+                raise PolicyError(f"{name} is required when DDBGUARD_MODE=undo+escalate")
+    return Policy(
+        protected_events=frozenset(events),
+        scope=scope,
+        key_prefix=env.get("DDBGUARD_KEY_PREFIX", ""),
+        mode=mode,
+        maintenance_parameter=env.get("DDBGUARD_MAINTENANCE_PARAMETER", ""),
+        audit_table=env.get("DDBGUARD_AUDIT_TABLE", ""),
+        concurrency=_int(env, "DDBGUARD_CONCURRENCY", 16, 1, 64),
+        escalation_threshold=_int(env, "DDBGUARD_ESCALATION_THRESHOLD", 100, 1, 1_000_000),
+        escalation_window_seconds=_int(env, "DDBGUARD_ESCALATION_WINDOW_SECONDS", 300, 10, 86400),
+        backup_vault=env.get("DDBGUARD_BACKUP_VAULT", ""),
+        restore_role_arn=env.get("DDBGUARD_RESTORE_ROLE_ARN", ""),
+        **names,
+    )

@@ -1,21 +1,45 @@
 """Pure decision core: what to do with one stream record under a policy.
 
-No AWS calls and no I/O here. ``decide`` is a total function of the record and the
-policy, so every branch is unit-tested with plain JSON records.
+No AWS calls and no I/O. ``decide`` is a function of the record, the policy, whether a
+maintenance window is open, and what earlier decisions remembered. So every branch is
+unit-tested with plain JSON records. Images stay in the event's DynamoDB JSON; the
+adapter converts them for boto3.
+
+**The latest good state of each item.** An undo returns the item to its latest good
+state, which is not always the record's OldImage. Take two quick bad modifications,
+v0 -> b1 -> b2: the second record's OldImage b1 is bad too. Or take a bad delete, a
+legitimate re-creation, and a bad delete: the first record's OldImage is older than the
+re-created item. So, reading a key's records in stream order:
+
+- a legitimate change moves the good state to the item's new state. That is an
+  unprotected event, an item out of scope, a TTL delete, a maintenance window or audit
+  mode;
+- a protected change leaves it as it was;
+- the monitor's own writes leave it as it was.
+
+The first record of a key starts from the state before it (its OldImage, or "absent" for
+an insert). The good state of ``None`` means "must not exist". The handler keeps this
+memory per container (``remember`` tells it what to store) and passes it back in. A cold
+container starts again from OldImages; see README.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from change_monitor import marker
+from change_monitor import conditions, marker
 from change_monitor.config import Policy
 
 # Actions
 SKIP = "skip"
 AUDIT = "audit"
 RESTORE_DELETED = "restore-deleted"
+REVERT_MODIFIED = "revert-modified"
+DELETE_INSERTED = "delete-inserted"
+UNDO_ACTIONS = (RESTORE_DELETED, REVERT_MODIFIED, DELETE_INSERTED)
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 
@@ -28,9 +52,15 @@ class Decision:
     reason: str
     table: str
     keys: dict[str, Any]
-    item: dict[str, Any] | None = None
-    condition_attribute: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    item: dict[str, Any] | None = None  # image to put back (event form), marker included
+    condition: conditions.Condition | None = None
+    remember: tuple[str, dict[str, Any] | None] | None = None  # (item id, its good state) to remember
+    sequence: str = "0"  # the record's sequence number
+
+    @property
+    def protected(self) -> bool:
+        """Whether the record was a protected change (undone or only audited)."""
+        return self.action in UNDO_ACTIONS or self.reason in ("protected-change", "maintenance-window")
 
 
 def table_name(event_source_arn: str) -> str:
@@ -38,34 +68,103 @@ def table_name(event_source_arn: str) -> str:
     return event_source_arn.split(":table/", 1)[1].split("/", 1)[0]
 
 
+def table_arn(event_source_arn: str) -> str:
+    """The table's ARN from its stream's ARN."""
+    return event_source_arn.split("/stream/", 1)[0]
+
+
 def is_ttl_delete(record: dict[str, Any]) -> bool:
     identity = record.get("userIdentity") or {}
     return identity.get("type") == "Service" and identity.get("principalId") == TTL_PRINCIPAL
 
 
-def decide(record: dict[str, Any], policy: Policy) -> Decision:
-    """Decide the action for one DynamoDB stream record."""
+def in_scope(record: dict[str, Any], policy: Policy) -> bool:
+    """Whether the item is protected: all items, a partition key prefix, or a flag attribute.
+
+    The flag is read on the item as it was before the change (the new image for an insert),
+    so a bad write cannot unprotect an item by removing its flag.
+    """
+    if policy.scope == "all":
+        return True
+    ddb = record.get("dynamodb") or {}
+    if policy.scope == "key-prefix":
+        value = (ddb.get("Keys") or {}).get(policy.partition_key, {}).get("S")
+        return isinstance(value, str) and value.startswith(policy.key_prefix)
+    image = ddb.get("NewImage") if record.get("eventName") == "INSERT" else ddb.get("OldImage")
+    flag = (image or {}).get(policy.flag_attribute)
+    return flag is not None and flag not in ({"BOOL": False}, {"NULL": True})
+
+
+def item_id(table: str, keys: dict[str, Any]) -> str:
+    """Identity of one item, for the memory of good states."""
+    return f"{table}|{json.dumps(keys, sort_keys=True)}"
+
+
+_UNKNOWN = object()
+
+
+def decide(
+    record: dict[str, Any],
+    policy: Policy,
+    maintenance_open: bool = False,
+    remembered: Mapping[str, dict[str, Any] | None] | None = None,
+) -> Decision:
+    """Decide the action for one DynamoDB stream record (records of a key come in stream order)."""
     ddb = record.get("dynamodb") or {}
     event = record.get("eventName")
-    base = dict(table=table_name(record["eventSourceARN"]), keys=ddb.get("Keys") or {})
+    old, new = ddb.get("OldImage"), ddb.get("NewImage")
+    base = dict(
+        table=table_name(record["eventSourceARN"]), keys=ddb.get("Keys") or {}, sequence=ddb.get("SequenceNumber", "0")
+    )
+    attr = policy.marker_attribute
+    ident = item_id(base["table"], base["keys"])
+    after = None if event == "REMOVE" else new  # the item's state after this change
 
-    if marker.is_own_write(ddb.get("NewImage"), policy.marker_attribute):
+    if event in ("INSERT", "MODIFY") and marker.is_own_write(new, attr):
+        return Decision(SKIP, "own-write", **base)
+    if event == "REMOVE" and marker.is_marked(old, attr, marker.DELETE):
         return Decision(SKIP, "own-write", **base)
     if event not in policy.protected_events:
-        return Decision(SKIP, "not-protected", **base)
+        return Decision(SKIP, "not-protected", remember=(ident, after), **base)
     if event == "REMOVE" and is_ttl_delete(record):
-        return Decision(SKIP, "ttl-delete", **base)
-    if event != "REMOVE":
-        return Decision(SKIP, "unsupported-event", **base)
-    old = ddb.get("OldImage")
-    if not old:
-        return Decision(SKIP, "no-old-image", **base)
+        return Decision(SKIP, "ttl-delete", remember=(ident, None), **base)
+    if not in_scope(record, policy):
+        return Decision(SKIP, "out-of-scope", remember=(ident, after), **base)
+    if not {"REMOVE": old, "MODIFY": old and new, "INSERT": new}[event]:
+        return Decision(SKIP, "image-missing", **base)  # the stream is not NEW_AND_OLD_IMAGES
+    if maintenance_open:
+        return Decision(AUDIT, "maintenance-window", remember=(ident, after), **base)
     if policy.mode == "audit":
-        return Decision(AUDIT, "protected-change", **base)
+        return Decision(AUDIT, "protected-change", remember=(ident, after), **base)
+
+    # The state to return to: the latest good state of the item, when earlier records told
+    # it; else the state before this change.
+    good = (remembered or {}).get(ident, _UNKNOWN)
+    if good is _UNKNOWN:
+        good = None if event == "INSERT" else old
+    keep = (ident, good)
+    if event == "REMOVE":
+        if good is None:
+            return Decision(SKIP, "absent-as-intended", remember=keep, **base)
+        return Decision(
+            RESTORE_DELETED,
+            "protected-change",
+            item=marker.mark(good, attr, marker.UNDO, base["sequence"]),
+            condition=conditions.absent(base["keys"]),
+            remember=keep,
+            **base,
+        )
+    try:
+        guard = conditions.still_equals(new, policy.version_attribute)
+    except conditions.TooLargeForCondition:
+        return Decision(SKIP, "too-many-attributes", remember=keep, **base)
+    if good is None:
+        return Decision(DELETE_INSERTED, "protected-change", item=new, condition=guard, remember=keep, **base)
     return Decision(
-        RESTORE_DELETED,
+        REVERT_MODIFIED,
         "protected-change",
-        item=marker.mark(old, policy.marker_attribute),
-        condition_attribute=next(iter(base["keys"])),
+        item=marker.mark(good, attr, marker.UNDO, base["sequence"]),
+        condition=guard,
+        remember=keep,
         **base,
     )

@@ -1,59 +1,275 @@
-"""Lambda entry point: decide, act, log one JSON line per record, report failures.
+"""Lambda entry point: decide, act, audit, escalate, report partial failures.
 
-On an unexpected error the record's sequence number goes into ``batchItemFailures``
-and the rest of the batch is left for the retry. Lambda restarts from the lowest
-failed sequence number, and every action is idempotent, so this is safe.
+- Records of one key are handled in stream order. Different keys are handled in
+  parallel, by at most ``DDBGUARD_CONCURRENCY`` threads.
+- When a record fails unexpectedly, its sequence number goes into ``batchItemFailures``,
+  and the later records of the same key wait for the retry. Lambda restarts from the
+  lowest failed sequence number. Every action is conditional, so a replayed record is
+  harmless: it ends ``superseded`` or ``own-write``.
+- One JSON log line per decision, one EMF metrics line per invocation, and one audit
+  record per undo (when an audit table is configured).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import threading
 import time
+from collections import Counter, OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from change_monitor import adapter, core
-from change_monitor.config import load_policy
+from change_monitor import adapter, core, metrics
+from change_monitor.config import Policy, load_policy
+from change_monitor.maintenance import MaintenanceWindow
+
+FAILED = "failed"
+AUDITED = "audited"
+
+
+def _clients(policy: Policy) -> dict[str, Any]:
+    config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=policy.concurrency + 4)
+    ddb = boto3.client("dynamodb", config=config)
+    out: dict[str, Any] = {"actions": adapter.DynamoDbActions(ddb, policy.marker_attribute)}
+    if policy.audit_table:
+        out["audit"] = adapter.AuditTrail(ddb, boto3.resource("dynamodb", config=config).Table(policy.audit_table))
+    if policy.maintenance_parameter:
+        out["window"] = MaintenanceWindow(boto3.client("ssm", config=config), policy.maintenance_parameter)
+    if policy.escalates:
+        out["escalation"] = adapter.Escalation(
+            boto3.client("backup", config=config), policy.backup_vault, policy.restore_role_arn
+        )
+    return out
+
+
+class Memory:
+    """Bounded, thread-safe memory of bad images (see ``core``): oldest entries go first."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            return self._items.get(key, default)
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
 
 POLICY = load_policy()
-ACTIONS = adapter.DynamoDbActions(
-    boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
-)
+CLIENTS = _clients(POLICY)
+MEMORY = Memory()
 
 
-def log_decision(record: dict[str, Any], decision: core.Decision, outcome: str) -> None:
-    created = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
-    lag_ms = round((time.time() - float(created)) * 1000) if created else None
+def _created(record: dict[str, Any]) -> float | None:
+    value = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    return float(value) if value is not None else None
+
+
+def _log(record: dict[str, Any], decision: core.Decision | None, outcome: str, error: str | None = None) -> None:
+    created = _created(record)
+    line = {
+        "event_id": record.get("eventID"),
+        "event": record.get("eventName"),
+        "sequence": (record.get("dynamodb") or {}).get("SequenceNumber"),
+        "table": decision.table if decision else core.table_name(record.get("eventSourceARN", ":table/?/")),
+        "key": (record.get("dynamodb") or {}).get("Keys"),
+        "action": decision.action if decision else None,
+        "reason": decision.reason if decision else None,
+        "outcome": outcome,
+        "lag_ms": round((time.time() - created) * 1000) if created else None,
+    }
+    if error:
+        line["error"] = error
+    print(json.dumps(line, sort_keys=True))
+
+
+def _by_key(records: list[dict[str, Any]]) -> list[list[tuple[int, dict[str, Any]]]]:
+    groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for index, record in enumerate(records):
+        key = json.dumps((record.get("dynamodb") or {}).get("Keys"), sort_keys=True)
+        groups.setdefault(key, []).append((index, record))
+    return list(groups.values())
+
+
+def process(
+    event: dict[str, Any],
+    actions: adapter.DynamoDbActions,
+    policy: Policy = POLICY,
+    window: MaintenanceWindow | None = None,
+    audit: adapter.AuditTrail | None = None,
+    escalation: adapter.Escalation | None = None,
+    memory: Memory | None = None,
+) -> dict[str, list]:
+    records = event.get("Records", [])
+    memory = MEMORY if memory is None else memory
+    maintenance_open = window.is_open() if window else False
+    results: list[tuple[core.Decision | None, str, str | None] | None] = [None] * len(records)
+
+    def run(group: list[tuple[int, dict[str, Any]]]) -> None:
+        for index, record in group:
+            try:
+                decision = core.decide(record, policy, maintenance_open, memory)
+                if decision.remember:
+                    memory.put(*decision.remember)
+                if decision.action in core.UNDO_ACTIONS:
+                    outcome = actions.execute(decision)
+                else:
+                    outcome = AUDITED if decision.action == core.AUDIT else adapter.NOTHING
+                results[index] = (decision, outcome, None)
+            except Exception as exc:  # noqa: BLE001 - reported to Lambda for retry, never swallowed
+                results[index] = (None, FAILED, repr(exc))
+                return  # the key's later records wait for the retry
+
+    groups = _by_key(records)
+    if len(groups) > 1 and policy.concurrency > 1:
+        with ThreadPoolExecutor(max_workers=min(policy.concurrency, len(groups))) as pool:
+            list(pool.map(run, groups))
+    else:
+        for group in groups:
+            run(group)
+
+    counts: Counter = Counter()
+    failed, undone, protected_at = [], [], []
+    for record, result in zip(records, results, strict=True):
+        if result is None:
+            continue  # not attempted: an earlier record of its key failed
+        decision, outcome, error = result
+        _log(record, decision, outcome, error)
+        counts[_metric(decision, outcome)] += 1
+        if outcome == FAILED:
+            failed.append(record)
+        not_undone = outcome == FAILED or decision.reason == "too-many-attributes"
+        if not_undone or decision.protected:  # both count toward an incident
+            protected_at.append(_created(record) or time.time())
+        if decision and decision.action in core.UNDO_ACTIONS:
+            undone.append((record, decision, outcome))
+
+    if audit and undone:
+        _audit(audit, undone)
+    if escalation and audit and protected_at and records:
+        counts["Escalated"] += _escalate(policy, audit, escalation, records[0]["eventSourceARN"], protected_at)
+    table = core.table_name(records[0]["eventSourceARN"]) if records else "-"
+    print(metrics.emf_line(table, counts))
+    ordered = sorted((r["dynamodb"]["SequenceNumber"] for r in failed), key=int)
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in ordered]}
+
+
+def _metric(decision: core.Decision | None, outcome: str) -> str:
+    if outcome == FAILED:
+        return "Failed"
+    if outcome == adapter.APPLIED:
+        return "Undone"
+    if outcome == adapter.SUPERSEDED:
+        return "Superseded"
+    if outcome == AUDITED:
+        return "Audited"
+    return "Failed" if decision and decision.reason == "too-many-attributes" else "Skipped"
+
+
+def _audit(audit: adapter.AuditTrail, undone: list) -> None:
+    entries = [
+        {
+            "table": decision.table,
+            "event_id": record.get("eventID"),
+            "at": time.time(),
+            "key": decision.keys,
+            "event": record.get("eventName"),
+            "action": decision.action,
+            "outcome": outcome,
+            "lag_ms": round((time.time() - _created(record)) * 1000) if _created(record) else None,
+        }
+        for record, decision, outcome in undone
+    ]
+    try:
+        audit.record_undos(entries)
+    except Exception as exc:  # noqa: BLE001 - the undo happened; a lost audit record must not undo it
+        print(json.dumps({"audit": "failed", "error": repr(exc), "records": len(entries)}))
+
+
+def _escalate(
+    policy: Policy, audit: adapter.AuditTrail, escalation: adapter.Escalation, source_arn: str, at: list[float]
+) -> int:
+    """Count this batch's protected changes; open one incident per burst past the threshold."""
+    table = core.table_name(source_arn)
+    first = min(at)
+    window = policy.escalation_window_seconds
+    window_start = int(first // window * window)
+    try:
+        total, first_change_at = audit.count(table, window_start, len(at), first)
+        if total < policy.escalation_threshold:
+            return 0
+        iso = datetime.datetime.fromtimestamp(first_change_at, tz=datetime.UTC).isoformat()
+        detail = {"status": "opened", "first_change_at": iso, "changes": total}
+        if not audit.open_incident(table, window_start, window, detail):
+            return 0
+        point = escalation.latest_point_before(core.table_arn(source_arn), first_change_at)
+        if point is None:
+            audit.update_incident(table, window_start, {"status": "no-recovery-point"})
+            _operator(table, total, iso, None, None)
+            return 1
+        target = f"{table}-incident-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(window_start))}"
+        job = escalation.restore(point["RecoveryPointArn"], target)
+        audit.update_incident(
+            table,
+            window_start,
+            {
+                "status": "restoring",
+                "restore_job_id": job,
+                "recovery_point_arn": point["RecoveryPointArn"],
+                "target_table": target,
+            },
+        )
+        _operator(table, total, iso, point["RecoveryPointArn"], target)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - item undo goes on; the operator is told loudly
+        print(json.dumps({"incident": "escalation-failed", "table": table, "error": repr(exc)}))
+        return 0
+
+
+def _operator(table: str, changes: int, first_change_at: str, point: str | None, target: str | None) -> None:
+    """The incident line an operator (and the alarm on it) acts upon."""
+    steps = (
+        [
+            f"Wait for the restore job into {target} (aws backup describe-restore-job).",
+            f"Compare {target} with {table}, then copy back the affected items (surgical restore), "
+            "or cut over to the restored table (playbooks/restore.yml).",
+            "Find the writer that caused the burst before closing the incident.",
+        ]
+        if point
+        else [f"No recovery point of {table} predates {first_change_at}: restore with PITR to just before it."]
+    )
     print(
         json.dumps(
             {
-                "event_id": record.get("eventID"),
-                "event": record.get("eventName"),
-                "table": decision.table,
-                "key": decision.keys,
-                "action": decision.action,
-                "reason": decision.reason,
-                "outcome": outcome,
-                "lag_ms": lag_ms,
-            },
-            sort_keys=True,
+                "incident": "opened",
+                "table": table,
+                "protected_changes": changes,
+                "first_change_at": first_change_at,
+                "recovery_point_arn": point,
+                "restore_target": target,
+                "next_steps": steps,
+            }
         )
     )
 
 
-def process(event: dict[str, Any], actions: adapter.DynamoDbActions, policy=POLICY) -> dict[str, list]:
-    for record in event.get("Records", []):
-        try:
-            decision = core.decide(record, policy)
-            outcome = actions.execute(decision)
-        except Exception as exc:  # noqa: BLE001 - any failure is reported to Lambda for retry
-            print(json.dumps({"event_id": record.get("eventID"), "outcome": "failed", "error": repr(exc)}))
-            return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
-        log_decision(record, decision, outcome)
-    return {"batchItemFailures": []}
-
-
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list]:
-    return process(event, ACTIONS)
+    return process(
+        event,
+        CLIENTS["actions"],
+        POLICY,
+        window=CLIENTS.get("window"),
+        audit=CLIENTS.get("audit"),
+        escalation=CLIENTS.get("escalation"),
+    )

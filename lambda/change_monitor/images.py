@@ -29,3 +29,21 @@ def _value_to_wire(value: dict[str, Any]) -> dict[str, Any]:
 def to_wire(image: dict[str, Any]) -> dict[str, Any]:
     """An image from a stream event, ready for ``put_item``."""
     return {name: _value_to_wire(value) for name, value in image.items()}
+
+
+def _value_from_wire(value: dict[str, Any]) -> dict[str, Any]:
+    ((kind, inner),) = value.items()
+    if kind == "B":
+        return {"B": base64.b64encode(bytes(inner)).decode("ascii")}
+    if kind == "BS":
+        return {"BS": [base64.b64encode(bytes(v)).decode("ascii") for v in inner]}
+    if kind == "M":
+        return {"M": {k: _value_from_wire(v) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_value_from_wire(v) for v in inner]}
+    return value
+
+
+def from_wire(item: dict[str, Any]) -> dict[str, Any]:
+    """An item read with boto3 (binary as bytes), in the event's form (binary as base64 text)."""
+    return {name: _value_from_wire(value) for name, value in item.items()}

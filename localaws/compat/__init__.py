@@ -7,9 +7,9 @@ has one row per patch.
 
 from __future__ import annotations
 
-from localaws.compat import backup, pitr, streams
+from localaws.compat import backup, pitr, stream_trigger, streams, ttl
 
-PATCHES = (backup, pitr, streams)
+PATCHES = (backup, pitr, streams, stream_trigger, ttl)
 
 
 def install() -> list[str]:

@@ -1,14 +1,20 @@
-"""The handler: decisions carried out, partial batch failures reported correctly."""
+"""The handler: decisions carried out with conditions, failures reported, audit, escalation."""
 
 from __future__ import annotations
 
 import base64
+import copy
+import datetime
 import json
 
 import pytest
 
-from change_monitor import adapter, marker
+from change_monitor import adapter, core, marker
+from change_monitor.config import Policy
 from tests.fakes import FakeDynamoDb
+
+ATTR = "_ddbguard_undo"
+ALL = Policy(protected_events=frozenset({"REMOVE", "MODIFY", "INSERT"}))
 
 
 @pytest.fixture
@@ -19,48 +25,198 @@ def handler(monkeypatch):
     return module
 
 
+def run(handler, records, client, policy=ALL, **kwargs):
+    kwargs.setdefault("memory", handler.Memory())
+    return handler.process({"Records": records}, adapter.DynamoDbActions(client, ATTR), policy, **kwargs)
+
+
+def lines(capsys):
+    return [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+
+
 def test_a_deleted_item_is_put_back_exactly_with_binary_as_bytes(handler, record):
-    rec = record("remove")
     client = FakeDynamoDb()
-    result = handler.process({"Records": [rec]}, adapter.DynamoDbActions(client))
-    assert result == {"batchItemFailures": []}
-    stored = client.items[repr({"S": "order#1"})]
-    assert marker.strip(stored, "_ddbguard_undo")["amount"] == {"N": "12345678901234567890123456789012345678"}
+    assert run(handler, [record("remove")], client) == {"batchItemFailures": []}
+    stored = client.items[(repr({"S": "order#1"}),)]
+    assert marker.strip(stored, ATTR)["amount"] == {"N": "12345678901234567890123456789012345678"}
     assert stored["blob"] == {"B": base64.b64decode("ZGRiZ3VhcmQ=")}
     assert stored["nested"]["M"]["list"]["L"][0] == {"BS": [b"\x01\x02", b"\x03\x04"]}
 
 
 def test_an_item_recreated_before_the_undo_is_left_alone(handler, record, capsys):
-    rec = record("remove")
     client = FakeDynamoDb()
     newer = {"pk": {"S": "order#1"}, "amount": {"N": "7"}}
-    client.items[repr({"S": "order#1"})] = newer
-    handler.process({"Records": [rec]}, adapter.DynamoDbActions(client))
-    assert client.items[repr({"S": "order#1"})] == newer
-    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert line["outcome"] == adapter.SUPERSEDED
+    client.items[(repr({"S": "order#1"}),)] = newer
+    run(handler, [record("remove")], client)
+    assert client.items[(repr({"S": "order#1"}),)] == newer
+    assert lines(capsys)[0]["outcome"] == adapter.SUPERSEDED
 
 
-def test_one_log_line_per_record_with_the_decision(handler, record, capsys):
-    handler.process({"Records": [record("remove"), record("insert")]}, adapter.DynamoDbActions(FakeDynamoDb()))
-    lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
-    assert [(x["event"], x["action"], x["outcome"]) for x in lines] == [
-        ("REMOVE", "restore-deleted", "applied"),
-        ("INSERT", "skip", "nothing-to-do"),
-    ]
-    assert all({"event_id", "table", "key", "lag_ms", "reason"} <= set(x) for x in lines)
+def test_a_modification_is_reverted_unless_the_item_changed_again(handler, record):
+    rec = record("modify")
+    client = FakeDynamoDb()
+    client.items[(repr({"S": "order#3"}),)] = copy.deepcopy(rec["dynamodb"]["NewImage"])
+    run(handler, [rec], client)
+    assert marker.strip(client.items[(repr({"S": "order#3"}),)], ATTR) == rec["dynamodb"]["OldImage"]
+    later = {"pk": {"S": "order#3"}, "status": {"S": "shipped"}}
+    client.items[(repr({"S": "order#3"}),)] = later
+    run(handler, [rec], client)  # redelivered: the newer write wins
+    assert client.items[(repr({"S": "order#3"}),)] == later
 
 
-def test_a_failing_record_is_reported_and_stops_the_batch(handler, record):
-    first, second, third = record("remove"), record("remove"), record("remove")
-    second["dynamodb"]["Keys"] = second["dynamodb"]["OldImage"]["pk"] = {"S": "order#bad"}
-    second["dynamodb"]["Keys"] = {"pk": {"S": "order#bad"}}
-    second["dynamodb"]["SequenceNumber"] = "200"
-    third["dynamodb"]["Keys"] = {"pk": {"S": "order#3"}}
-    third["dynamodb"]["OldImage"]["pk"] = {"S": "order#3"}
-    third["dynamodb"]["SequenceNumber"] = "300"
+def test_an_insert_is_deleted_and_its_delete_echo_is_not_restored(handler, record):
+    rec = record("insert")
+    client = FakeDynamoDb()
+    client.items[(repr({"S": "order#2"}),)] = copy.deepcopy(rec["dynamodb"]["NewImage"])
+    run(handler, [rec], client)
+    assert (repr({"S": "order#2"}),) not in client.items
+    [(_, mark), (_, delete)] = [c for c in client.calls if c[0] in ("update_item", "delete_item")]
+    marked = {**rec["dynamodb"]["NewImage"], ATTR: mark["ExpressionAttributeValues"][":m"]}
+    echo = record("remove")
+    echo["dynamodb"]["Keys"] = rec["dynamodb"]["Keys"]
+    echo["dynamodb"]["OldImage"] = marked
+    assert core.decide(echo, ALL).reason == "own-write"
+    assert delete["ConditionExpression"] == "#m = :m"
+
+
+def test_a_failing_record_is_reported_its_key_waits_and_other_keys_go_on(handler, record):
+    bad_first, bad_later, other = record("remove"), record("remove"), record("remove")
+    for rec, seq in ((bad_first, "100"), (bad_later, "300")):
+        rec["dynamodb"]["Keys"] = {"pk": {"S": "order#bad"}}
+        rec["dynamodb"]["OldImage"]["pk"] = {"S": "order#bad"}
+        rec["dynamodb"]["SequenceNumber"] = seq
+    other["dynamodb"]["SequenceNumber"] = "200"
     client = FakeDynamoDb(fail_on={repr({"S": "order#bad"})})
-    result = handler.process({"Records": [first, second, third]}, adapter.DynamoDbActions(client))
-    assert result == {"batchItemFailures": [{"itemIdentifier": "200"}]}
-    assert repr({"S": "order#1"}) in client.items
-    assert repr({"S": "order#3"}) not in client.items  # left for the retry from sequence 200
+    result = run(handler, [bad_first, other, bad_later], client)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "100"}]}
+    assert (repr({"S": "order#1"}),) in client.items
+    assert len([c for c in client.calls if c[1]["Item"]["pk"] == {"S": "order#bad"}]) == 1
+
+
+def test_one_log_line_per_decision_and_one_metrics_line(handler, record, capsys):
+    run(handler, [record("remove"), record("remove_ttl")], FakeDynamoDb())
+    out = lines(capsys)
+    decisions, emf = out[:-1], out[-1]
+    assert [(x["event"], x["action"], x["reason"], x["outcome"]) for x in decisions] == [
+        ("REMOVE", "restore-deleted", "protected-change", "applied"),
+        ("REMOVE", "skip", "ttl-delete", "nothing-to-do"),
+    ]
+    assert all({"event_id", "table", "key", "lag_ms", "sequence"} <= set(x) for x in decisions)
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ddbguard"
+    assert (emf["Undone"], emf["Skipped"], emf["Failed"], emf["Table"]) == (1, 1, 0, "orders")
+
+
+def test_many_keys_are_undone_in_parallel_and_all_come_back(handler, record):
+    records = []
+    for i in range(200):
+        rec = record("remove")
+        rec["dynamodb"]["Keys"] = {"pk": {"S": f"order#{i}"}}
+        rec["dynamodb"]["OldImage"]["pk"] = {"S": f"order#{i}"}
+        rec["dynamodb"]["SequenceNumber"] = str(1000 + i)
+        records.append(rec)
+    client = FakeDynamoDb()
+    assert run(handler, records, client, Policy(concurrency=8)) == {"batchItemFailures": []}
+    assert len(client.items) == 200
+
+
+class FakeAudit:
+    def __init__(self):
+        self.undos, self.counters, self.incidents = [], {}, {}
+
+    def record_undos(self, entries):
+        self.undos.extend(entries)
+
+    def count(self, table, window_start, protected, first_change_at):
+        total, first = self.counters.get((table, window_start), (0, first_change_at))
+        self.counters[(table, window_start)] = (total + protected, min(first, first_change_at))
+        return self.counters[(table, window_start)]
+
+    def open_incident(self, table, window_start, window_seconds, detail):
+        if any(t == table and w >= window_start - window_seconds for t, w in self.incidents):
+            return False
+        self.incidents[(table, window_start)] = dict(detail)
+        return True
+
+    def update_incident(self, table, window_start, detail):
+        self.incidents[(table, window_start)].update(detail)
+
+
+class FakeEscalation:
+    def __init__(self, points):
+        self.points, self.restores = points, []
+
+    def latest_point_before(self, resource_arn, before):
+        usable = [p for p in self.points if p["CreationDate"].timestamp() < before]
+        return max(usable, key=lambda p: p["CreationDate"], default=None)
+
+    def restore(self, point_arn, target):
+        self.restores.append((point_arn, target))
+        return f"job-{len(self.restores)}"
+
+
+def burst(record, count, start=0, created=1795548836):
+    out = []
+    for i in range(start, start + count):
+        rec = record("remove")
+        rec["dynamodb"]["Keys"] = {"pk": {"S": f"order#{i}"}}
+        rec["dynamodb"]["OldImage"]["pk"] = {"S": f"order#{i}"}
+        rec["dynamodb"]["SequenceNumber"] = str(5000 + i)
+        rec["dynamodb"]["ApproximateCreationDateTime"] = created
+        out.append(rec)
+    return out
+
+
+def test_every_undo_gets_an_audit_record(handler, record):
+    audit = FakeAudit()
+    run(handler, burst(record, 3), FakeDynamoDb(), audit=audit)
+    assert [(u["event"], u["action"], u["outcome"]) for u in audit.undos] == [
+        ("REMOVE", "restore-deleted", "applied")
+    ] * 3
+
+
+def test_a_burst_past_the_threshold_opens_one_incident_and_one_restore_job(handler, record, capsys):
+    policy = Policy(mode="undo+escalate", escalation_threshold=5, escalation_window_seconds=300, audit_table="audit")
+    created = 1795548836
+    point_time = datetime.datetime.fromtimestamp(created - 600, tz=datetime.UTC)
+    late_point = datetime.datetime.fromtimestamp(created + 600, tz=datetime.UTC)
+    escalation = FakeEscalation(
+        [
+            {"RecoveryPointArn": "rp-before", "CreationDate": point_time},
+            {"RecoveryPointArn": "rp-after", "CreationDate": late_point},
+        ]
+    )
+    audit = FakeAudit()
+    client = FakeDynamoDb()
+    for batch in range(4):  # 12 deletes over four batches: one incident
+        run(
+            handler,
+            burst(record, 3, start=batch * 3, created=created),
+            client,
+            policy,
+            audit=audit,
+            escalation=escalation,
+        )
+    assert escalation.restores == [("rp-before", "orders-incident-20261124T193000Z")]
+    [incident] = audit.incidents.values()
+    assert incident["status"] == "restoring" and incident["restore_job_id"] == "job-1"
+    assert len(client.items) == 12  # item undo went on
+    opened = [x for x in lines(capsys) if x.get("incident") == "opened"]
+    assert len(opened) == 1 and opened[0]["next_steps"]
+
+
+def test_below_the_threshold_nothing_escalates(handler, record):
+    policy = Policy(mode="undo+escalate", escalation_threshold=50, audit_table="audit")
+    escalation = FakeEscalation([])
+    run(handler, burst(record, 10), FakeDynamoDb(), policy, audit=FakeAudit(), escalation=escalation)
+    assert escalation.restores == []
+
+
+def test_records_that_cannot_be_undone_count_toward_an_incident(handler, record):
+    policy = Policy(mode="undo+escalate", escalation_threshold=3, audit_table="audit")
+    escalation = FakeEscalation([])
+    audit = FakeAudit()
+    client = FakeDynamoDb(fail_on={repr({"S": f"order#{i}"}) for i in range(3)})
+    result = run(handler, burst(record, 3), client, policy, audit=audit, escalation=escalation)
+    assert len(result["batchItemFailures"]) == 3
+    [incident] = audit.incidents.values()
+    assert incident["status"] == "no-recovery-point"
