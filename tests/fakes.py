@@ -13,20 +13,30 @@ import threading
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
 
 _DESERIALIZE = TypeDeserializer().deserialize
 
 
-class ConditionalCheckFailedException(Exception):
-    """Raised like botocore's modelled exception of the same name."""
+class ConditionalCheckFailedException(ClientError):
+    """Raised like botocore's modelled exception of the same name (a ClientError)."""
+
+    def __init__(self, message: str = "The conditional request failed") -> None:
+        super().__init__({"Error": {"Code": "ConditionalCheckFailedException", "Message": message}}, "PutItem")
 
 
 class _Exceptions:
     ConditionalCheckFailedException = ConditionalCheckFailedException
+    ClientError = ClientError
 
 
 def _value(v: dict[str, Any]) -> Any:
     return _DESERIALIZE(v)
+
+
+def _size(item: dict[str, Any]) -> int:
+    """Rough DynamoDB item size: names plus the text of the values (enough for the tests)."""
+    return sum(len(name.encode()) + len(repr(value).encode()) for name, value in item.items())
 
 
 class FakeDynamoDb:
@@ -34,8 +44,11 @@ class FakeDynamoDb:
 
     exceptions = _Exceptions()
 
-    def __init__(self, key_names: tuple[str, ...] = ("pk",), fail_on: set[str] | None = None) -> None:
+    def __init__(
+        self, key_names: tuple[str, ...] = ("pk",), fail_on: set[str] | None = None, max_item_bytes: int = 400 * 1024
+    ) -> None:
         self.key_names = key_names
+        self.max_item_bytes = max_item_bytes
         self.items: dict[tuple, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail_on = fail_on or set()
@@ -73,6 +86,9 @@ class FakeDynamoDb:
             self.calls.append(("put_item", copy.deepcopy(kwargs)))
             key = self.key_of(kwargs["Item"])
             self._maybe_fail(key)
+            if _size(kwargs["Item"]) > self.max_item_bytes:
+                error = {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}
+                raise ClientError({"Error": error}, "PutItem")
             self._check(self.items.get(key), kwargs)
             self.items[key] = copy.deepcopy(kwargs["Item"])
             return {}

@@ -46,10 +46,23 @@ class DynamoDbActions:
         return NOTHING
 
     def _put(self, decision: core.Decision, condition: conditions.Condition) -> bool:
+        item = decision.item
         try:
-            self._client.put_item(
-                TableName=decision.table, Item=images.to_wire(decision.item), **_wire_values(condition.kwargs())
-            )
+            try:
+                self._client.put_item(
+                    TableName=decision.table, Item=images.to_wire(item), **_wire_values(condition.kwargs())
+                )
+            except self._client.exceptions.ClientError as err:
+                if not _too_large(err):
+                    raise
+                # The item is within the marker's size of DynamoDB's 400 KB limit: write it
+                # as it was, unmarked. Its echo is still harmless: the good state the
+                # handler remembers turns the "undo" of the echo into an unchanged write,
+                # which makes no stream record.
+                item = marker.strip(item, self._marker)
+                self._client.put_item(
+                    TableName=decision.table, Item=images.to_wire(item), **_wire_values(condition.kwargs())
+                )
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         return True
@@ -205,3 +218,9 @@ class Escalation:
             IamRoleArn=self._role,
             ResourceType="DynamoDB",
         )["RestoreJobId"]
+
+
+def _too_large(err: Exception) -> bool:
+    """Whether DynamoDB refused a write because the item exceeds 400 KB."""
+    error = getattr(err, "response", {}).get("Error", {})
+    return error.get("Code") == "ValidationException" and "Item size has exceeded" in error.get("Message", "")

@@ -220,3 +220,13 @@ def test_records_that_cannot_be_undone_count_toward_an_incident(handler, record)
     assert len(result["batchItemFailures"]) == 3
     [incident] = audit.incidents.values()
     assert incident["status"] == "no-recovery-point"
+
+
+def test_an_item_too_large_for_the_marker_is_restored_unmarked(handler, record):
+    rec = record("remove")
+    rec["dynamodb"]["OldImage"] = {"pk": {"S": "order#1"}, "big": {"S": "x" * 1000}}
+    client = FakeDynamoDb(
+        max_item_bytes=len("pk") + len(repr({"S": "order#1"})) + len("big") + len(repr({"S": "x" * 1000}))
+    )
+    assert run(handler, [rec], client) == {"batchItemFailures": []}
+    assert client.items[(repr({"S": "order#1"}),)] == rec["dynamodb"]["OldImage"]  # exact, without the marker

@@ -1,0 +1,248 @@
+"""The change monitor end to end, through the real stream trigger on the local AWS.
+
+One emulator for the module, provisioned by site.yml for the table ``e2e-orders`` with
+REMOVE and MODIFY protected (INSERT is added by the last test). Waits poll the table
+until a state is reached, with a generous timeout. They check behaviour, never speed;
+speed is measured in bench/.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+
+import pytest
+
+from localaws import launcher
+from tests.integration.conftest import LocalAws, free_port
+
+pytestmark = pytest.mark.integration
+
+TABLE = "e2e-orders"
+FUNCTION = f"{TABLE}-change-monitor"
+PARAMETER = f"/ddbguard/{TABLE}/maintenance-until"
+MARKER = "_ddbguard_undo"
+
+
+def site(aws: LocalAws, events: list[str]) -> None:
+    extra = {"ddbguard_table_name": TABLE, "ddbguard_protected_events": events}
+    aws.playbook("site.yml", "-e", json.dumps(extra))
+
+
+@pytest.fixture(scope="module")
+def aws(tmp_path_factory):
+    import os
+
+    os.environ["LOCALAWS_TTL_SWEEP_SECONDS"] = "1"
+    target = launcher.Target(port=free_port(), home=tmp_path_factory.mktemp("localaws"))
+    launcher.start(target)
+    try:
+        local = LocalAws(target)
+        site(local, ["REMOVE", "MODIFY"])
+        yield local
+    finally:
+        launcher.stop(target)
+        os.environ.pop("LOCALAWS_TTL_SWEEP_SECONDS", None)
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def get(aws, pk):
+    return aws.client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+
+
+def strip(item):
+    return {k: v for k, v in (item or {}).items() if k != MARKER}
+
+
+def trigger(aws, enabled: bool) -> None:
+    lam = aws.client("lambda")
+    uuid = lam.list_event_source_mappings(FunctionName=FUNCTION)["EventSourceMappings"][0]["UUID"]
+    lam.update_event_source_mapping(UUID=uuid, Enabled=enabled)
+
+
+def log_lines(aws) -> list[str]:
+    logs = aws.client("logs")
+    group = f"/aws/lambda/{FUNCTION}"
+    lines = []
+    for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
+        lines.extend(e["message"] for e in events["events"])
+    return lines
+
+
+def decisions(aws, pk):
+    out = []
+    for line in log_lines(aws):
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and doc.get("key") == {"pk": {"S": pk}}:
+            out.append(doc)
+    return out
+
+
+def invocations(aws) -> int:
+    return sum(1 for line in log_lines(aws) if line.startswith("START RequestId"))
+
+
+ITEM = {
+    "amount": {"N": "12345678901234567890123456789012345678"},
+    "tags": {"SS": ["a", "b"]},
+    "blob": {"B": b"\x00\x01binary"},
+    "nested": {"M": {"list": {"L": [{"NULL": True}, {"BOOL": True}, {"NS": ["1", "2.5"]}]}}},
+}
+
+
+def put(aws, pk, **extra):
+    item = {"pk": {"S": pk}, **ITEM, **extra}
+    aws.client("dynamodb").put_item(TableName=TABLE, Item=item)
+    return item
+
+
+def test_a_deleted_item_comes_back_exactly_and_is_audited(aws):
+    item = put(aws, "delete-1")
+    time.sleep(0.5)  # let the INSERT pass the monitor before the delete
+    aws.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": {"S": "delete-1"}})
+    restored = wait_for(lambda: get(aws, "delete-1"), what="the deleted item to come back")
+    assert strip(restored) == item
+    audit = aws.client("dynamodb").query(
+        TableName=f"{TABLE}-ddbguard-audit",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"{TABLE}#undo"}},
+    )["Items"]
+    assert any(json.loads(a["key"]["S"]) == {"pk": {"S": "delete-1"}} and a["outcome"]["S"] == "applied" for a in audit)
+
+
+def test_a_modified_item_is_reverted(aws):
+    item = put(aws, "modify-1")
+    time.sleep(0.5)
+    aws.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "modify-1"}},
+        UpdateExpression="SET amount = :a REMOVE tags",
+        ExpressionAttributeValues={":a": {"N": "0"}},
+    )
+    wait_for(lambda: strip(get(aws, "modify-1")) == item, what="the modification to be reverted")
+
+
+def test_an_undo_costs_one_invocation_and_never_loops(aws):
+    put(aws, "loop-1")
+    time.sleep(0.5)
+    wait_for(lambda: decisions(aws, "loop-1"), what="the insert to be seen")
+    before = invocations(aws)
+    aws.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": {"S": "loop-1"}})
+    wait_for(lambda: get(aws, "loop-1"), what="the item to come back")
+    time.sleep(2)  # time for any echo to be delivered, were it not filtered out
+    assert invocations(aws) - before <= 2
+    assert invocations(aws) - before >= 1
+
+
+def test_an_item_re_created_before_the_undo_is_left_alone(aws):
+    put(aws, "recreate-1")
+    time.sleep(0.5)
+    trigger(aws, False)
+    try:
+        aws.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": {"S": "recreate-1"}})
+        newer = {"pk": {"S": "recreate-1"}, "amount": {"N": "1"}}
+        aws.client("dynamodb").put_item(TableName=TABLE, Item=newer)
+    finally:
+        trigger(aws, True)
+    wait_for(
+        lambda: any(d["outcome"] == "superseded" for d in decisions(aws, "recreate-1")),
+        what="the undo to be superseded",
+    )
+    assert get(aws, "recreate-1") == newer
+
+
+def test_a_ttl_delete_passes(aws):
+    expired = str(int(time.time()) - 10)
+    put(aws, "ttl-1", expires_at={"N": expired})
+    wait_for(lambda: any(d["reason"] == "ttl-delete" for d in decisions(aws, "ttl-1")), what="the TTL delete")
+    time.sleep(1)
+    assert get(aws, "ttl-1") is None
+
+
+def test_changes_during_a_maintenance_window_are_only_audited(aws):
+    ssm = aws.client("ssm")
+    put(aws, "window-1")
+    time.sleep(0.5)
+    end = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=20)
+    ssm.put_parameter(Name=PARAMETER, Value=end.isoformat(), Overwrite=True, Type="String")
+    time.sleep(6)  # the monitor caches the window for 5 s
+    try:
+        aws.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": {"S": "window-1"}})
+        wait_for(lambda: any(d["reason"] == "maintenance-window" for d in decisions(aws, "window-1")), what="the audit")
+        assert get(aws, "window-1") is None
+    finally:
+        ssm.put_parameter(Name=PARAMETER, Value="1970-01-01T00:00:00Z", Overwrite=True, Type="String")
+    time.sleep(6)
+    put(aws, "window-2")
+    time.sleep(0.5)
+    aws.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": {"S": "window-2"}})
+    wait_for(lambda: get(aws, "window-2"), what="protection to resume after the window")
+
+
+def test_a_poison_record_goes_to_the_failure_queue_while_the_rest_of_its_batch_is_undone(aws):
+    ddb = aws.client("dynamodb")
+    put(aws, "poison-1", category={"N": "7"})
+    for i in range(4):
+        put(aws, f"batch-{i}")
+    time.sleep(1)
+    # A GSI added later requires `category` to be a string: the old item cannot be written back.
+    ddb.update_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "category", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "by-category",
+                    "KeySchema": [{"AttributeName": "category", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            }
+        ],
+    )
+    wait_for(lambda: ddb.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE", what="the index")
+    trigger(aws, False)
+    try:
+        ddb.delete_item(TableName=TABLE, Key={"pk": {"S": "batch-0"}})
+        ddb.delete_item(TableName=TABLE, Key={"pk": {"S": "poison-1"}})
+        for i in range(1, 4):
+            ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"batch-{i}"}})
+    finally:
+        trigger(aws, True)
+    for i in range(4):
+        wait_for(lambda i=i: get(aws, f"batch-{i}"), what=f"batch-{i} to come back")
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    messages = wait_for(
+        lambda: sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages"),
+        timeout=60,
+        what="the poison record's batch in the failure queue",
+    )
+    info = json.loads(messages[0]["Body"])["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1  # bisection isolated it
+    assert get(aws, "poison-1") is None
+    assert any(d["outcome"] == "failed" for d in decisions(aws, "poison-1"))
+
+
+def test_a_protected_insert_is_deleted_and_not_restored(aws):
+    site(aws, ["REMOVE", "MODIFY", "INSERT"])
+    time.sleep(6)  # a warm worker keeps the old configuration until it is replaced
+    put(aws, "insert-1")
+    wait_for(lambda: any(d["action"] == "delete-inserted" for d in decisions(aws, "insert-1")), what="the undo")
+    wait_for(lambda: get(aws, "insert-1") is None, what="the inserted item to be deleted")
+    time.sleep(2)
+    assert get(aws, "insert-1") is None
+    assert [d["reason"] for d in decisions(aws, "insert-1") if d["event"] == "REMOVE"] in ([], ["own-write"])
