@@ -59,5 +59,9 @@ molecule: $(STAMP)
 
 test: lint unit integration molecule
 
+# Performance (minutes): rewrites docs/benchmarks.md with the machine and the date.
+bench: $(STAMP)
+	cd bench && $(BIN)/python run_all.py
+
 clean:
 	rm -rf build reports .pytest_cache .ruff_cache

@@ -189,7 +189,14 @@ def start(target: Target, timeout: float = 60.0) -> dict:
         # Just after Popen the child may not have exec'd yet, so ask Popen, not /proc.
         _wait_healthy(target, lambda: proc.poll() is None, timeout)
     except LauncherError:
-        stop(target)
+        # Stop it through its Popen handle: /proc may not show our server yet.
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        target.pid_file.unlink(missing_ok=True)
         raise
     return {**status(target), "action": "started"}
 

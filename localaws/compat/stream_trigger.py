@@ -183,7 +183,9 @@ def _poll_mapping(ms, ddb, esm: dict) -> bool:
     _set_position(ms, esm_id, outcome.advance_to)
     if outcome.retry:
         esm["LastProcessingResult"] = "PROBLEM: Function call failed"
-        state.retry_at = time.time() + min(RETRY_BACKOFF_SECONDS * (2 ** max(state.attempts - 1, 0)), MAX_BACKOFF_SECONDS)
+        state.retry_at = time.time() + min(
+            RETRY_BACKOFF_SECONDS * (2 ** max(state.attempts - 1, 0)), MAX_BACKOFF_SECONDS
+        )
     else:
         esm["LastProcessingResult"] = f"OK - {len(batch)} records"
     return outcome.advance_to > pos

@@ -105,10 +105,12 @@ def test_check_mode_after_provisioning_reports_no_change(local_aws):
 def test_the_drill_deletes_the_canary_and_proves_it_restored(local_aws, tmp_path):
     run = local_aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={tmp_path}")
     assert "Canary deleted at" in run.stdout and "restored item equals what was written: True" in run.stdout
+    assert "Canary modified at" in run.stdout and "reverted item equals what was written: True" in run.stdout
     [report] = report_files(tmp_path)
     assert report["passed"] is True
-    [check] = report["checks"]
-    assert check["passed"] is True and 0 <= check["recovery_seconds"] < 30
+    delete, modify = report["checks"]
+    assert (delete["name"], modify["name"]) == ("item undo after a delete", "item undo after a modification")
+    assert all(c["passed"] is True and 0 <= c["recovery_seconds"] < 30 for c in report["checks"])
     assert (tmp_path / f"drill-{TABLE}-{report['run_id']}.md").read_text().count("PASSED") == 1
 
 

@@ -1,0 +1,137 @@
+"""What the benchmarks share: a local AWS of their own, provisioning, the naive handler."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
+
+from localaws import launcher  # noqa: E402
+
+NAIVE_HANDLER = """
+import os, boto3
+ddb = boto3.client("dynamodb")
+def lambda_handler(event, context):
+    for record in event["Records"]:
+        if record["eventName"] == "REMOVE":
+            ddb.put_item(TableName=os.environ["TABLE"], Item=record["dynamodb"]["OldImage"])
+    return {"batchItemFailures": []}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def local_aws():
+    """A fresh local AWS on a free port, stopped afterwards."""
+    target = launcher.Target(port=free_port(), home=Path(tempfile.mkdtemp(prefix="ddbguard-bench-")))
+    launcher.start(target)
+    try:
+        yield target
+    finally:
+        launcher.stop(target)
+
+
+def client(target, service: str):
+    return boto3.client(
+        service,
+        endpoint_url=target.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+    )
+
+
+def provision(target, table: str, **extra) -> None:
+    """site.yml for ``table`` (its monitor protects deletes)."""
+    env = dict(
+        os.environ,
+        LOCAL_AWS_PORT=str(target.port),
+        LOCAL_AWS_HOME=str(target.home),
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+    )
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    variables = {"ddbguard_table_name": table, "ddbguard_protected_events": ["REMOVE"], **extra}
+    subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "site.yml", "-e", json.dumps(variables)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def naive_table(target, table: str, batch_size: int = 100) -> None:
+    """A table with a stream and the naive handler on it (no conditions, no marker)."""
+    ddb, lam, iam = client(target, "dynamodb"), client(target, "lambda"), client(target, "iam")
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    role = iam.create_role(RoleName=f"{table}-naive", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("naive.py", NAIVE_HANDLER)
+    lam.create_function(
+        FunctionName=f"{table}-naive",
+        Runtime="python3.12",
+        Role=role,
+        Handler="naive.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {"TABLE": table}},
+        Timeout=300,
+    )
+    stream = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    lam.create_event_source_mapping(
+        FunctionName=f"{table}-naive",
+        EventSourceArn=stream,
+        StartingPosition="LATEST",
+        BatchSize=batch_size,
+        MaximumBatchingWindowInSeconds=0,
+    )
+    time.sleep(1)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[rank]
