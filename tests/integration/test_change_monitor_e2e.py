@@ -237,6 +237,61 @@ def test_a_poison_record_goes_to_the_failure_queue_while_the_rest_of_its_batch_i
     assert any(d["outcome"] == "failed" for d in decisions(aws, "poison-1"))
 
 
+def test_an_item_of_almost_400_kb_comes_back_exactly(aws):
+    filler = "z" * (400 * 1024 - 200)
+    item = {"pk": {"S": "big-1"}, "payload": {"S": filler}}
+    aws.client("dynamodb").put_item(TableName=TABLE, Item=item)
+    time.sleep(0.5)
+    aws.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": {"S": "big-1"}})
+    restored = wait_for(lambda: get(aws, "big-1"), what="the large item to come back")
+    assert strip(restored) == item
+
+
+ESCALATING = "e2e-escalate"
+
+
+def test_a_burst_opens_one_incident_that_restores_the_last_backup_into_a_new_table(aws):
+    """undo+escalate against the real audit table and the local AWS Backup."""
+    backup, iam, ddb = aws.client("backup"), aws.client("iam"), aws.client("dynamodb")
+    backup.create_backup_vault(BackupVaultName="e2e-vault")
+    role = iam.create_role(RoleName="e2e-restore", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    extra = {
+        "ddbguard_table_name": ESCALATING,
+        "ddbguard_protected_events": ["REMOVE"],
+        "ddbguard_monitor_mode": "undo+escalate",
+        "dr_monitor_backup_vault": "e2e-vault",
+        "dr_monitor_restore_role_arn": role,
+        "dr_monitor_escalation_threshold": 5,
+    }
+    aws.playbook("site.yml", "-e", json.dumps(extra))
+    for i in range(8):
+        ddb.put_item(TableName=ESCALATING, Item={"pk": {"S": f"row-{i}"}, "v": {"N": str(i)}})
+    arn = ddb.describe_table(TableName=ESCALATING)["Table"]["TableArn"]
+    backup.start_backup_job(BackupVaultName="e2e-vault", ResourceArn=arn, IamRoleArn=role)
+    time.sleep(1.5)
+    for i in range(8):  # the burst: past the threshold of 5
+        ddb.delete_item(TableName=ESCALATING, Key={"pk": {"S": f"row-{i}"}})
+    audit = f"{ESCALATING}-ddbguard-audit"
+
+    def incidents():
+        return ddb.query(
+            TableName=audit,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"{ESCALATING}#incident"}},
+            ConsistentRead=True,
+        )["Items"]
+
+    wait_for(lambda: [i for i in incidents() if i.get("status", {}).get("S") == "restoring"], what="the incident")
+    [incident] = incidents()
+    target = incident["target_table"]["S"]
+    job = backup.describe_restore_job(RestoreJobId=incident["restore_job_id"]["S"])
+    assert job["CreatedResourceArn"].endswith(f":table/{target}")
+    assert len(ddb.scan(TableName=target)["Items"]) == 8  # the backup taken before the burst
+    for i in range(8):  # item undo went on as well
+        wait_for(lambda i=i: ddb.get_item(TableName=ESCALATING, Key={"pk": {"S": f"row-{i}"}}).get("Item"), what="undo")
+
+
+# Last: it changes the monitor of e2e-orders to protect inserts too.
 def test_a_protected_insert_is_deleted_and_not_restored(aws):
     site(aws, ["REMOVE", "MODIFY", "INSERT"])
     time.sleep(6)  # a warm worker keeps the old configuration until it is replaced
