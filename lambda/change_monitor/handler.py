@@ -76,8 +76,13 @@ def _created(record: dict[str, Any]) -> float | None:
     return float(value) if value is not None else None
 
 
-def _log(record: dict[str, Any], decision: core.Decision | None, outcome: str, error: str | None = None) -> None:
+def _lag_ms(record: dict[str, Any]) -> int | None:
+    """Milliseconds from the record's creation to now (its ApproximateCreationDateTime)."""
     created = _created(record)
+    return round((time.time() - created) * 1000) if created else None
+
+
+def _log(record: dict[str, Any], decision: core.Decision | None, outcome: str, error: str | None = None) -> None:
     line = {
         "event_id": record.get("eventID"),
         "event": record.get("eventName"),
@@ -87,7 +92,7 @@ def _log(record: dict[str, Any], decision: core.Decision | None, outcome: str, e
         "action": decision.action if decision else None,
         "reason": decision.reason if decision else None,
         "outcome": outcome,
-        "lag_ms": round((time.time() - created) * 1000) if created else None,
+        "lag_ms": _lag_ms(record),
     }
     if error:
         line["error"] = error
@@ -187,7 +192,7 @@ def _audit(audit: adapter.AuditTrail, undone: list) -> None:
             "event": record.get("eventName"),
             "action": decision.action,
             "outcome": outcome,
-            "lag_ms": round((time.time() - _created(record)) * 1000) if _created(record) else None,
+            "lag_ms": _lag_ms(record),
         }
         for record, decision, outcome in undone
     ]

@@ -2,6 +2,8 @@
 """DynamoDB calls shared by our modules: one helper per API call, failing the module
 with a clear message on an AWS error (the amazon.aws convention)."""
 
+import re
+
 try:
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
@@ -10,6 +12,9 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.ddbguard.dr.plugins.module_utils import table_protection as tp
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
+
+# DynamoDB's rule for table names.
+TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 
 def describe_table(module, client, name):

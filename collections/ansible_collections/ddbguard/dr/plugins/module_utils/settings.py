@@ -6,21 +6,6 @@ a network. Convention: an option the user did not set is ``None`` and is left al
 """
 
 
-def drifted(current, desired):
-    """Return ``{key: (current, desired)}`` for every key the user set that differs.
-
-    ``desired`` values of ``None`` mean "not set by the user" and never count as drift.
-    """
-    out = {}
-    for key, want in desired.items():
-        if want is None:
-            continue
-        have = current.get(key)
-        if have != want:
-            out[key] = (have, want)
-    return out
-
-
 def without_none(mapping):
     """Drop the keys whose value is None (boto3 rejects explicit nulls)."""
     return {k: v for k, v in mapping.items() if v is not None}

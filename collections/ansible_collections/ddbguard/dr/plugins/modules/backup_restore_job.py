@@ -110,7 +110,6 @@ duration_seconds:
 """
 
 import datetime
-import re
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError, WaiterError
@@ -122,6 +121,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.waiter import custom_waiter_config
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup as bk
+from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import TABLE_NAME
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 
 ARGUMENT_SPEC = dict(
@@ -152,7 +152,7 @@ def parse_time(module, text):
 
 def validate(module):
     p = module.params
-    if not re.match(r"^[A-Za-z0-9_.-]{3,255}$", p["target_table_name"]):
+    if not TABLE_NAME.match(p["target_table_name"]):
         module.fail_json(
             msg=f"target_table_name must be 3-255 characters of A-Z a-z 0-9 _ . -, got {p['target_table_name']!r}"
         )

@@ -90,7 +90,6 @@ changes:
 """
 
 import datetime
-import re
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError, WaiterError
@@ -103,6 +102,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.waiter import custom_waiter_config
 from ansible_collections.ddbguard.dr.plugins.module_utils import table_protection as tp
 from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import (
+    TABLE_NAME,
     apply_steps,
     describe_continuous_backups,
     describe_table,
@@ -120,7 +120,6 @@ ARGUMENT_SPEC = dict(
     copy_source_settings=dict(type="bool", default=False),
     wait_timeout=dict(type="int", default=7200),
 )
-TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 
 def validate(module):
