@@ -12,7 +12,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export LOCAL_AWS_PORT
 
 .PHONY: bootstrap demo local-aws-start local-aws-stop local-aws-status local-aws-reset \
-        provision verify test lint unit integration molecule bench clean
+        provision verify test lint unit integration molecule sanity collection changelog bench clean
 
 bootstrap: $(STAMP)
 
@@ -49,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ansible-lint
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit collections/ansible_collections/ddbguard/dr/tests/unit
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
@@ -57,7 +57,21 @@ integration: $(STAMP)
 molecule: $(STAMP)
 	$(BIN)/molecule test
 
-test: lint unit integration molecule
+# ansible-test on the collection: the sanity tests and its own unit tests, each in a
+# virtual environment of ansible-test's own (tools/sanity.sh says how, offline).
+sanity: $(STAMP)
+	tools/sanity.sh sanity
+	tools/sanity.sh units
+
+# The collection tarball operators install (ansible-galaxy collection install <file>).
+collection: $(STAMP)
+	$(BIN)/ansible-galaxy collection build --force --output-path build collections/ansible_collections/ddbguard/dr
+
+# Release notes from changelogs/fragments/ (antsibull-changelog), for the version in galaxy.yml.
+changelog: $(STAMP)
+	cd collections/ansible_collections/ddbguard/dr && $(BIN)/antsibull-changelog release
+
+test: lint sanity unit integration molecule
 
 # Performance (minutes): rewrites docs/benchmarks.md with the machine and the date.
 bench: $(STAMP)

@@ -1,7 +1,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Decision logic of the backup, restore and vault modules: no AWS calls."""
 
+from __future__ import annotations
+
 import json
+from typing import Any
+
+from ansible_collections.ddbguard.dr.plugins.module_utils.times import epoch as _epoch
 
 PROTECTED_ACTIONS = (
     "backup:DeleteRecoveryPoint",
@@ -10,12 +15,7 @@ PROTECTED_ACTIONS = (
 )
 
 
-def _epoch(value):
-    """A timestamp as epoch seconds, from a datetime (boto3) or a number."""
-    return value.timestamp() if hasattr(value, "timestamp") else float(value)
-
-
-def latest_recovery_point(points, created_before=None):
+def latest_recovery_point(points: list[dict[str, Any]], created_before: float | None = None) -> dict[str, Any] | None:
     """The newest COMPLETED recovery point created strictly before ``created_before`` (epoch), or None."""
     usable = [p for p in points if p.get("Status") == "COMPLETED"]
     if created_before is not None:
@@ -23,7 +23,7 @@ def latest_recovery_point(points, created_before=None):
     return max(usable, key=lambda p: _epoch(p["CreationDate"]), default=None)
 
 
-def fresh_recovery_point(points, max_age_seconds, now):
+def fresh_recovery_point(points: list[dict[str, Any]], max_age_seconds: float, now: float) -> dict[str, Any] | None:
     """The newest COMPLETED recovery point younger than ``max_age_seconds``, or None."""
     point = latest_recovery_point(points)
     if point is None or now - _epoch(point["CreationDate"]) > max_age_seconds:
@@ -31,7 +31,12 @@ def fresh_recovery_point(points, max_age_seconds, now):
     return point
 
 
-def vault_access_policy(vault_arn, recovery_point_arn_pattern, exempt_principal_arns, actions=PROTECTED_ACTIONS):
+def vault_access_policy(
+    vault_arn: str,
+    recovery_point_arn_pattern: str,
+    exempt_principal_arns: list[str],
+    actions: tuple[str, ...] = PROTECTED_ACTIONS,
+) -> dict[str, Any]:
     """A vault access policy that denies ``actions`` to everyone but the exempt principals."""
     statement = {
         "Sid": "DenyRecoveryPointChangesExceptNamedPrincipals",
@@ -45,14 +50,14 @@ def vault_access_policy(vault_arn, recovery_point_arn_pattern, exempt_principal_
     return {"Version": "2012-10-17", "Statement": [statement]}
 
 
-def same_policy(current_text, desired):
+def same_policy(current_text: str | None, desired: dict[str, Any]) -> bool:
     """Whether the stored policy text means the same document as ``desired``."""
     if not current_text:
         return False
     return _canonical(json.loads(current_text)) == _canonical(desired)
 
 
-def _canonical(value):
+def _canonical(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _canonical(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -60,7 +65,7 @@ def _canonical(value):
     return value
 
 
-def lock_drift(vault, desired):
+def lock_drift(vault: dict[str, Any], desired: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Lock fields that differ: ``desired`` has min/max retention days (None = not set)."""
     if not vault.get("Locked"):
         return {"Locked": (False, True)}
@@ -71,7 +76,7 @@ def lock_drift(vault, desired):
     return out
 
 
-def validate_lock(lock):
+def validate_lock(lock: dict[str, Any]) -> list[str]:
     """Problems with the Vault Lock settings (empty when valid)."""
     problems = []
     low, high, changeable = (

@@ -6,9 +6,13 @@ binary values pass through Ansible untouched. Comparison deserializes with boto3
 ``TypeDeserializer``: sets compare as sets, numbers as exact Decimals.
 """
 
+from __future__ import annotations
+
 import base64
 import binascii
 import json
+from collections.abc import Callable, Iterable
+from typing import Any
 
 try:
     from boto3.dynamodb.types import TypeDeserializer
@@ -18,7 +22,7 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing b
 TYPE_KEYS = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
 
 
-def _convert(value, blob):
+def _convert(value: dict[str, Any], blob: Callable[[Any], Any]) -> dict[str, Any]:
     """Apply ``blob`` to every binary inside one AttributeValue, recursively."""
     ((kind, inner),) = value.items()
     if kind == "B":
@@ -32,7 +36,7 @@ def _convert(value, blob):
     return value
 
 
-def _decode(text):
+def _decode(text: str | bytes) -> bytes:
     if isinstance(text, (bytes, bytearray)):
         return bytes(text)
     try:
@@ -41,21 +45,21 @@ def _decode(text):
         raise ValueError(f"binary values must be base64 text, got {text!r}") from err
 
 
-def _encode(data):
+def _encode(data: bytes) -> str:
     return base64.b64encode(bytes(data)).decode("ascii")
 
 
-def to_wire(item):
+def to_wire(item: dict[str, Any] | None) -> dict[str, Any] | None:
     """Item from Ansible (binary as base64 text) to boto3's form (binary as bytes)."""
     return None if item is None else {k: _convert(v, _decode) for k, v in item.items()}
 
 
-def from_wire(item):
+def from_wire(item: dict[str, Any] | None) -> dict[str, Any] | None:
     """Item from boto3 (binary as bytes) to Ansible's form (binary as base64 text)."""
     return None if item is None else {k: _convert(v, _encode) for k, v in item.items()}
 
 
-def _value_has_binary(value):
+def _value_has_binary(value: dict[str, Any]) -> bool:
     ((kind, inner),) = value.items()
     if kind in ("B", "BS"):
         return True
@@ -66,12 +70,12 @@ def _value_has_binary(value):
     return False
 
 
-def has_binary(item):
+def has_binary(item: dict[str, Any] | None) -> bool:
     """Whether any value in the item is binary (B or BS, at any depth)."""
     return any(_value_has_binary(v) for v in (item or {}).values())
 
 
-def invalid_attributes(item):
+def invalid_attributes(item: dict[str, Any] | None) -> list[str]:
     """Names of attributes that are not single-type DynamoDB JSON values."""
     bad = []
     for name, value in (item or {}).items():
@@ -80,12 +84,12 @@ def invalid_attributes(item):
     return sorted(bad)
 
 
-def deserialize(item):
+def deserialize(item: dict[str, Any] | None) -> dict[str, Any]:
     deserializer = TypeDeserializer()
     return {k: deserializer.deserialize(v) for k, v in (item or {}).items()}
 
 
-def same_item(left, right, ignore=()):
+def same_item(left: dict[str, Any] | None, right: dict[str, Any] | None, ignore: Iterable[str] = ()) -> bool:
     """Whether two DynamoDB JSON items hold the same values, ignoring some attributes."""
     if left is None or right is None:
         return left is right
@@ -95,16 +99,16 @@ def same_item(left, right, ignore=()):
     )
 
 
-def key_of(item, key_schema):
+def key_of(item: dict[str, Any], key_schema: list[dict[str, str]]) -> dict[str, Any]:
     """The primary key of ``item`` for a table's KeySchema."""
     return {k["AttributeName"]: item[k["AttributeName"]] for k in key_schema}
 
 
-def _quoted(name):
+def _quoted(name: str) -> str:
     return json.dumps(name)
 
 
-def item_present_waiter(delay, max_attempts):
+def item_present_waiter(delay: float, max_attempts: int) -> dict[str, Any]:
     """Waiter model data: GetItem until the item exists."""
     return {
         "operation": "GetItem",
@@ -117,7 +121,7 @@ def item_present_waiter(delay, max_attempts):
     }
 
 
-def attributes_reverted_waiter(tampered, delay, max_attempts):
+def attributes_reverted_waiter(tampered: dict[str, Any], delay: float, max_attempts: int) -> dict[str, Any]:
     """Waiter model data: GetItem until no attribute still holds its tampered value."""
     still = " || ".join(
         f"Item.{_quoted(name)} == `{json.dumps(value, sort_keys=True)}`" for name, value in sorted(tampered.items())

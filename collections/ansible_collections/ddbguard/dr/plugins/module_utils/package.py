@@ -1,6 +1,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reproducible zip archives for Lambda code: same files in, same bytes out."""
 
+from __future__ import annotations
+
 import base64
 import fnmatch
 import hashlib
@@ -12,7 +14,7 @@ import zipfile
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def collect(src, include, exclude):
+def collect(src: str, include: list[str], exclude: list[str]) -> list[tuple[str, str]]:
     """Sorted (archive name, absolute path) of the files under ``src`` that match."""
     found = []
     for root, dirs, files in os.walk(src):
@@ -25,7 +27,7 @@ def collect(src, include, exclude):
     return sorted(found)
 
 
-def build(files, prefix):
+def build(files: list[tuple[str, str]], prefix: str) -> bytes:
     """Zip bytes with fixed timestamps and permissions, entries in name order."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -38,6 +40,6 @@ def build(files, prefix):
     return buf.getvalue()
 
 
-def lambda_code_sha256(data):
+def lambda_code_sha256(data: bytes) -> str:
     """The digest Lambda reports as ``CodeSha256``: base64 of the SHA-256."""
     return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")

@@ -7,8 +7,11 @@ reports in another form than it accepts (filter patterns as JSON strings, the st
 instead of ``Enabled``, an empty ``OnFailure`` when no destination is set).
 """
 
+from __future__ import annotations
+
 import json
 import re
+from typing import Any
 
 STREAM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}/stream/\S+$")
 DESTINATION_ARN_RE = re.compile(r"^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
@@ -29,7 +32,7 @@ PLAIN = {
 }
 
 
-def validate(params):
+def validate(params: dict[str, Any]) -> list[str]:
     """Return the list of problems with the parameters (empty when they are valid)."""
     problems = []
     if not STREAM_ARN_RE.match(params.get("stream_arn") or ""):
@@ -50,7 +53,7 @@ def validate(params):
     return problems
 
 
-def normalise_pattern(pattern):
+def normalise_pattern(pattern: Any) -> str:
     """A filter pattern as canonical JSON text, from a dict or from JSON text."""
     if isinstance(pattern, str):
         try:
@@ -62,7 +65,7 @@ def normalise_pattern(pattern):
     return json.dumps(pattern, sort_keys=True, separators=(",", ":"))
 
 
-def desired_fields(params):
+def desired_fields(params: dict[str, Any]) -> dict[str, Any]:
     """API fields for every option the user set."""
     fields = {}
     for option, (field, _low, _high, _extra) in RANGES.items():
@@ -79,7 +82,7 @@ def desired_fields(params):
     return fields
 
 
-def current_fields(mapping):
+def current_fields(mapping: dict[str, Any]) -> dict[str, Any]:
     """The comparable fields of a GetEventSourceMapping answer."""
     fields = {}
     for field, _low, _high, _extra in RANGES.values():
@@ -95,7 +98,7 @@ def current_fields(mapping):
     return fields
 
 
-def _comparable(field, value):
+def _comparable(field: str, value: Any) -> Any:
     if field == "FunctionResponseTypes":
         return sorted(value or [])
     if field == "FilterCriteria":
@@ -103,7 +106,7 @@ def _comparable(field, value):
     return value
 
 
-def drift(mapping, desired):
+def drift(mapping: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
     """Fields to send to UpdateEventSourceMapping: those the user set that differ."""
     current = current_fields(mapping)
     return {
@@ -113,7 +116,7 @@ def drift(mapping, desired):
     }
 
 
-def find_mapping(mappings, function_name, stream_arn):
+def find_mapping(mappings: list[dict[str, Any]], function_name: str, stream_arn: str) -> dict[str, Any] | None:
     """The mapping of ``function_name`` (name or ARN) on ``stream_arn``, or None."""
     for mapping in mappings:
         if mapping.get("EventSourceArn") != stream_arn:

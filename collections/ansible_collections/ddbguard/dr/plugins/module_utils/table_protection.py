@@ -7,6 +7,10 @@ asked for into an ordered list of API calls. DynamoDB accepts one table update a
 time, so each UpdateTable step carries one change and the module waits between steps.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 SETTING_KEYS = (
     "stream_enabled",
     "stream_view_type",
@@ -28,7 +32,12 @@ class PlanError(ValueError):
     """The requested change cannot be made safely; the message tells the user why."""
 
 
-def current_settings(table, continuous_backups=None, ttl=None, sse_key_manager=None):
+def current_settings(
+    table: dict[str, Any],
+    continuous_backups: dict[str, Any] | None = None,
+    ttl: dict[str, Any] | None = None,
+    sse_key_manager: str | None = None,
+) -> dict[str, Any]:
     """Flatten the describe results. ``sse_key_manager`` is KMS' KeyManager (AWS|CUSTOMER)."""
     stream = table.get("StreamSpecification") or {}
     stream_enabled = bool(stream.get("StreamEnabled"))
@@ -55,7 +64,7 @@ def current_settings(table, continuous_backups=None, ttl=None, sse_key_manager=N
     }
 
 
-def desired_settings(params, resolved_kms_key_arn=None):
+def desired_settings(params: dict[str, Any], resolved_kms_key_arn: str | None = None) -> dict[str, Any]:
     """Map module parameters to the flat settings; None means "leave alone"."""
     stream = params.get("stream") or {}
     pitr = params.get("point_in_time_recovery") or {}
@@ -78,7 +87,7 @@ def desired_settings(params, resolved_kms_key_arn=None):
     }
 
 
-def _sse_spec(desired):
+def _sse_spec(desired: dict[str, Any]) -> dict[str, Any]:
     if desired["sse_type"] == AWS_OWNED:
         return {"Enabled": False}
     spec = {"Enabled": True, "SSEType": "KMS"}
@@ -87,11 +96,13 @@ def _sse_spec(desired):
     return spec
 
 
-def _step(api, description, **params):
+def _step(api: str, description: str, **params: Any) -> dict[str, Any]:
     return {"api": api, "description": description, "params": params}
 
 
-def plan(table_name, current, desired, allow_stream_replacement=False):
+def plan(
+    table_name: str, current: dict[str, Any], desired: dict[str, Any], allow_stream_replacement: bool = False
+) -> list[dict[str, Any]]:
     """Ordered API calls that take ``current`` to ``desired``; [] when nothing drifts."""
     steps = []
     name = {"TableName": table_name}
@@ -142,7 +153,9 @@ def plan(table_name, current, desired, allow_stream_replacement=False):
     return steps
 
 
-def _stream_steps(name, current, desired, allow_stream_replacement):
+def _stream_steps(
+    name: dict[str, str], current: dict[str, Any], desired: dict[str, Any], allow_stream_replacement: bool
+) -> list[dict[str, Any]]:
     want = desired["stream_enabled"]
     if want is None:
         return []
@@ -176,7 +189,7 @@ def _stream_steps(name, current, desired, allow_stream_replacement):
     return [disable, enable]
 
 
-def _ttl_steps(name, current, desired):
+def _ttl_steps(name: dict[str, str], current: dict[str, Any], desired: dict[str, Any]) -> list[dict[str, Any]]:
     want = desired["ttl_enabled"]
     if want is None:
         return []
@@ -198,7 +211,7 @@ def _ttl_steps(name, current, desired):
     return [_step("update_time_to_live", f"TTL -> enabled on {attr}", TimeToLiveSpecification=spec, **name)]
 
 
-def predicted_settings(current, desired):
+def predicted_settings(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
     """What ``current_settings`` will report once ``plan`` has run (for check mode and diff)."""
     after = dict(current)
     for key in SETTING_KEYS:
@@ -215,3 +228,8 @@ def predicted_settings(current, desired):
     if desired["sse_type"] in (AWS_OWNED, AWS_MANAGED):
         after["sse_kms_key_arn"] = None
     return after
+
+
+def unmet(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+    """Settings the user asked for that ``current`` (read back after the change) does not hold."""
+    return sorted(k for k in SETTING_KEYS if desired.get(k) is not None and current.get(k) != desired[k])

@@ -6,7 +6,17 @@ change to settle, for point-in-time recovery to leave ENABLING, or for an event 
 mapping to leave Creating/Updating. The factory adds throttling retries to each.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from botocore.exceptions import WaiterError
+except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing botocore
+    WaiterError = Exception
+
 from ansible_collections.amazon.aws.plugins.module_utils.waiter import BaseWaiterFactory, custom_waiter_config
+from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 
 _TABLE_SETTLED = (
     "Table.TableStatus == 'ACTIVE' && "
@@ -19,7 +29,7 @@ _TTL_STATUS = "TimeToLiveDescription.TimeToLiveStatus"
 
 class DrWaiterFactory(BaseWaiterFactory):
     @property
-    def _waiter_model_data(self):
+    def _waiter_model_data(self) -> dict[str, Any]:
         return dict(
             table_settled=dict(
                 operation="DescribeTable",
@@ -103,21 +113,29 @@ class DrWaiterFactory(BaseWaiterFactory):
         )
 
 
-_FACTORY = None
+_FACTORY: DrWaiterFactory | None = None
 
 
-def wait(module, client, waiter_name, timeout, **params):
-    """Wait with a waiter of ours; fail the module with a clear message on timeout."""
-    global _FACTORY
+def _config(timeout: int, pause: int) -> dict[str, int]:
+    return custom_waiter_config(timeout=timeout, default_pause=pause)
+
+
+def wait(client: Any, waiter_name: str, timeout: int, **params: Any) -> None:
+    """Wait with a waiter of ours; raise ``DdbguardAWSError`` naming it on timeout or failure."""
+    global _FACTORY  # pylint: disable=global-statement
     if _FACTORY is None:
         _FACTORY = DrWaiterFactory()
     try:
-        from botocore.exceptions import WaiterError
-    except ImportError:  # pragma: no cover - AnsibleAWSModule already reported it
-        WaiterError = Exception
-    try:
-        _FACTORY.get_waiter(client, waiter_name).wait(
-            WaiterConfig=custom_waiter_config(timeout=timeout, default_pause=1), **params
-        )
+        _FACTORY.get_waiter(client, waiter_name).wait(WaiterConfig=_config(timeout, 1), **params)
     except WaiterError as err:
-        module.fail_json_aws(err, msg=f"Timed out after {timeout}s waiting for {waiter_name}")
+        raise DdbguardAWSError(
+            message=f"{waiter_name}: not reached within {timeout}s, or a failure state was reached", exception=err
+        ) from err
+
+
+def wait_table_active(client: Any, name: str, timeout: int) -> None:
+    """botocore's own ``table_exists`` waiter (table ACTIVE), with our timeout."""
+    try:
+        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_config(timeout, 2))
+    except WaiterError as err:
+        raise DdbguardAWSError(message=f"Table {name} did not become ACTIVE within {timeout}s", exception=err) from err

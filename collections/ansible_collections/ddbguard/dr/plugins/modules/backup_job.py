@@ -15,7 +15,7 @@ description:
     starts and the module reports no change. Without it, every run starts a job, which is
     what "take a backup now" means.'
 author:
-  - ddbguard maintainers
+  - ddbguard maintainers (@ddbguard)
 options:
   resource_arn:
     description: ARN of the resource to back up.
@@ -104,16 +104,14 @@ reused:
 """
 
 import time
+from typing import Any
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup as bk
-from ansible_collections.ddbguard.dr.plugins.module_utils.settings import without_none
+from ansible_collections.ddbguard.dr.plugins.module_utils import backup_api
+from ansible_collections.ddbguard.dr.plugins.module_utils.common import role_arn_problem, without_none
+from ansible_collections.ddbguard.dr.plugins.module_utils.times import iso
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 
 ARGUMENT_SPEC = dict(
@@ -132,50 +130,37 @@ ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=3600),
 )
+SUPPORTS_CHECK_MODE = True
 
 
-def validate(module):
-    p = module.params
-    if not p["resource_arn"].startswith("arn:"):
-        module.fail_json(msg=f"resource_arn must be an ARN, got {p['resource_arn']!r}")
-    if not p["iam_role_arn"].startswith("arn:") or ":role/" not in p["iam_role_arn"]:
-        module.fail_json(msg=f"iam_role_arn must be an IAM role ARN, got {p['iam_role_arn']!r}")
+def validate(params: dict[str, Any]) -> list[str]:
+    """Problems with the parameters that the argument spec cannot express (empty when valid)."""
+    problems = []
+    if not params["resource_arn"].startswith("arn:"):
+        problems.append(f"resource_arn must be an ARN, got {params['resource_arn']!r}")
+    problems += role_arn_problem("iam_role_arn", params["iam_role_arn"])
     for option in ("max_recovery_point_age", "start_window_minutes", "complete_window_minutes", "wait_timeout"):
-        if p[option] is not None and p[option] < 1:
-            module.fail_json(msg=f"{option} must be at least 1, got {p[option]}")
-    lifecycle = p["lifecycle"] or {}
+        if params[option] is not None and params[option] < 1:
+            problems.append(f"{option} must be at least 1, got {params[option]}")
+    lifecycle = params["lifecycle"] or {}
     cold, delete = lifecycle.get("move_to_cold_storage_after_days"), lifecycle.get("delete_after_days")
     if cold is not None and delete is not None and delete < cold + 90:
-        module.fail_json(
-            msg="lifecycle.delete_after_days must be at least 90 days after move_to_cold_storage_after_days"
-        )
+        problems.append("lifecycle.delete_after_days must be at least 90 days after move_to_cold_storage_after_days")
+    return problems
 
 
-def recovery_points(module, client):
-    try:
-        paginator = client.get_paginator("list_recovery_points_by_backup_vault")
-        result = paginator.paginate(
-            BackupVaultName=module.params["backup_vault_name"], ByResourceArn=module.params["resource_arn"]
-        ).build_full_result()
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(
-            err, msg=f"Failed to list the recovery points of vault {module.params['backup_vault_name']}"
-        )
-    return result.get("RecoveryPoints", [])
-
-
-def start_job(module, client):
-    p = module.params
-    lifecycle = p["lifecycle"] or {}
-    request = without_none(
+def job_request(params: dict[str, Any]) -> dict[str, Any]:
+    """The StartBackupJob request for the parameters (unset options are left out)."""
+    lifecycle = params["lifecycle"] or {}
+    return without_none(
         dict(
-            BackupVaultName=p["backup_vault_name"],
-            ResourceArn=p["resource_arn"],
-            IamRoleArn=p["iam_role_arn"],
-            IdempotencyToken=p["idempotency_token"],
-            StartWindowMinutes=p["start_window_minutes"],
-            CompleteWindowMinutes=p["complete_window_minutes"],
-            RecoveryPointTags=p["recovery_point_tags"],
+            BackupVaultName=params["backup_vault_name"],
+            ResourceArn=params["resource_arn"],
+            IamRoleArn=params["iam_role_arn"],
+            IdempotencyToken=params["idempotency_token"],
+            StartWindowMinutes=params["start_window_minutes"],
+            CompleteWindowMinutes=params["complete_window_minutes"],
+            RecoveryPointTags=params["recovery_point_tags"],
             Lifecycle=without_none(
                 dict(
                     DeleteAfterDays=lifecycle.get("delete_after_days"),
@@ -185,33 +170,16 @@ def start_job(module, client):
             or None,
         )
     )
-    try:
-        return client.start_backup_job(aws_retry=True, **request)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to start a backup job for {p['resource_arn']}")
 
 
-def describe_job(module, client, job_id):
-    try:
-        return client.describe_backup_job(aws_retry=True, BackupJobId=job_id)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to describe backup job {job_id}")
-
-
-def iso(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    validate(module)
-    client = module.client("backup", retry_decorator=AWSRetry.jittered_backoff())
-    p = module.params
-
-    if p["max_recovery_point_age"]:
-        point = bk.fresh_recovery_point(recovery_points(module, client), p["max_recovery_point_age"] * 60, time.time())
+def run(module: AnsibleAWSModule) -> dict[str, Any]:
+    params = module.params
+    client = module.client("backup")
+    if params["max_recovery_point_age"]:
+        points = backup_api.list_recovery_points(client, params["backup_vault_name"], params["resource_arn"])
+        point = bk.fresh_recovery_point(points, params["max_recovery_point_age"] * 60, time.time())
         if point is not None:
-            module.exit_json(
+            return dict(
                 changed=False,
                 reused=True,
                 backup_job_id=None,
@@ -220,14 +188,14 @@ def main():
                 creation_date=iso(point["CreationDate"]),
             )
     if module.check_mode:
-        module.exit_json(changed=True, reused=False, backup_job_id=None, recovery_point_arn=None, state="WOULD_START")
+        return dict(changed=True, reused=False, backup_job_id=None, recovery_point_arn=None, state="WOULD_START")
 
-    started = start_job(module, client)
+    started = backup_api.start_backup_job(client, job_request(params))
     job_id = started["BackupJobId"]
-    if p["wait"]:
-        wait(module, client, "backup_job_completed", p["wait_timeout"], BackupJobId=job_id)
-    job = describe_job(module, client, job_id)
-    module.exit_json(
+    if params["wait"]:
+        wait(client, "backup_job_completed", params["wait_timeout"], BackupJobId=job_id)
+    job = backup_api.describe_backup_job(client, job_id)
+    return dict(
         changed=True,
         reused=False,
         backup_job_id=job_id,
@@ -235,6 +203,17 @@ def main():
         state=job.get("State"),
         creation_date=iso(job.get("CreationDate")),
     )
+
+
+def main() -> None:
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
+    problems = validate(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    try:
+        module.exit_json(**run(module))
+    except AnsibleAWSError as err:
+        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

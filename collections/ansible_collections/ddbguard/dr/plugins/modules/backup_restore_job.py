@@ -21,7 +21,7 @@ description:
   - A restored table lacks its source's stream, PITR, TTL, tags and triggers. Re-apply them
     with M(ddbguard.dr.dynamodb_table_protection).
 author:
-  - ddbguard maintainers
+  - ddbguard maintainers (@ddbguard)
 options:
   recovery_point_arn:
     description: Recovery point to restore.
@@ -110,19 +110,17 @@ duration_seconds:
 """
 
 import datetime
+from typing import Any, Optional
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError, WaiterError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.waiter import custom_waiter_config
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup as bk
-from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import TABLE_NAME
-from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
+from ansible_collections.ddbguard.dr.plugins.module_utils import backup_api
+from ansible_collections.ddbguard.dr.plugins.module_utils.common import role_arn_problem, table_name_problem
+from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import find_table
+from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
+from ansible_collections.ddbguard.dr.plugins.module_utils.times import iso, parse_time
+from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait, wait_table_active
 
 ARGUMENT_SPEC = dict(
     recovery_point_arn=dict(type="str"),
@@ -138,79 +136,54 @@ ARGUMENT_SPEC = dict(
 MUTUALLY_EXCLUSIVE = [("recovery_point_arn", "backup_vault_name"), ("recovery_point_arn", "created_before")]
 REQUIRED_ONE_OF = [("recovery_point_arn", "backup_vault_name")]
 REQUIRED_TOGETHER = [("backup_vault_name", "resource_arn")]
+SUPPORTS_CHECK_MODE = True
 
 
-def parse_time(module, text):
-    try:
-        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        module.fail_json(msg=f"created_before must be an ISO 8601 time such as 2026-11-24T10:15:00Z, got {text!r}")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return moment
+def validate(params: dict[str, Any]) -> list[str]:
+    """Problems with the parameters that the argument spec cannot express (empty when valid)."""
+    problems = table_name_problem("target_table_name", params["target_table_name"])
+    problems += role_arn_problem("iam_role_arn", params["iam_role_arn"])
+    if params["wait_timeout"] < 1:
+        problems.append("wait_timeout must be at least 1 second")
+    if "targetTableName" in params["restore_metadata"]:
+        problems.append("restore_metadata must not set targetTableName; use target_table_name")
+    if params["created_before"]:
+        try:
+            parse_time(params["created_before"], "created_before")
+        except ValueError as err:
+            problems.append(str(err))
+    return problems
 
 
-def validate(module):
-    p = module.params
-    if not TABLE_NAME.match(p["target_table_name"]):
-        module.fail_json(
-            msg=f"target_table_name must be 3-255 characters of A-Z a-z 0-9 _ . -, got {p['target_table_name']!r}"
-        )
-    if ":role/" not in p["iam_role_arn"]:
-        module.fail_json(msg=f"iam_role_arn must be an IAM role ARN, got {p['iam_role_arn']!r}")
-    if p["wait_timeout"] < 1:
-        module.fail_json(msg="wait_timeout must be at least 1 second")
-    if "targetTableName" in p["restore_metadata"]:
-        module.fail_json(msg="restore_metadata must not set targetTableName; use target_table_name")
-    return parse_time(module, p["created_before"]) if p["created_before"] else datetime.datetime.now(datetime.UTC)
+def created_before(params: dict[str, Any]) -> datetime.datetime:
+    if params["created_before"]:
+        return parse_time(params["created_before"], "created_before")
+    return datetime.datetime.now(datetime.UTC)
 
 
-def iso(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def choose_point(module, client, created_before):
-    p = module.params
-    if p["recovery_point_arn"]:
-        return {"RecoveryPointArn": p["recovery_point_arn"]}
-    try:
-        result = (
-            client.get_paginator("list_recovery_points_by_backup_vault")
-            .paginate(
-                BackupVaultName=p["backup_vault_name"], ByResourceArn=p["resource_arn"], ByCreatedBefore=created_before
-            )
-            .build_full_result()
-        )
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to list the recovery points of vault {p['backup_vault_name']}")
-    point = bk.latest_recovery_point(result.get("RecoveryPoints", []), created_before.timestamp())
+def choose_point(client: Any, params: dict[str, Any], before: datetime.datetime) -> dict[str, Any]:
+    """The recovery point given by ARN, or the latest COMPLETED one created before ``before``."""
+    if params["recovery_point_arn"]:
+        return {"RecoveryPointArn": params["recovery_point_arn"]}
+    points = backup_api.list_recovery_points(
+        client, params["backup_vault_name"], params["resource_arn"], ByCreatedBefore=before
+    )
+    point = bk.latest_recovery_point(points, before.timestamp())
     if point is None:
-        module.fail_json(
-            msg=f"No COMPLETED recovery point of {p['resource_arn']} in vault {p['backup_vault_name']} "
-            f"was created before {created_before.isoformat()}"
+        raise DdbguardAWSError(
+            message=f"No COMPLETED recovery point of {params['resource_arn']} in vault "
+            f"{params['backup_vault_name']} was created before {before.isoformat()}"
         )
     return point
 
 
-def existing_table_arn(module, ddb, name):
-    try:
-        return ddb.describe_table(aws_retry=True, TableName=name)["Table"]["TableArn"]
-    except is_boto3_error_code("ResourceNotFoundException"):
-        return None
-    except (BotoCoreError, ClientError) as err:  # pylint: disable=duplicate-except
-        module.fail_json_aws(err, msg=f"Failed to describe table {name}")
-
-
-def job_that_created(module, client, table_arn):
-    try:
-        jobs = client.get_paginator("list_restore_jobs").paginate(ByResourceType="DynamoDB").build_full_result()
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg="Failed to list restore jobs")
-    matches = [j for j in jobs.get("RestoreJobs", []) if j.get("CreatedResourceArn") == table_arn]
+def job_that_created(client: Any, table_arn: str) -> Optional[dict[str, Any]]:
+    jobs = backup_api.list_restore_jobs(client, ByResourceType="DynamoDB")
+    matches = [j for j in jobs if j.get("CreatedResourceArn") == table_arn]
     return max(matches, key=lambda j: j["CreationDate"], default=None)
 
 
-def summary(job):
+def summary(job: dict[str, Any]) -> dict[str, Any]:
     created, completed = job.get("CreationDate"), job.get("CompletionDate")
     duration = round((completed - created).total_seconds(), 3) if created and completed else None
     return dict(
@@ -225,64 +198,61 @@ def summary(job):
     )
 
 
-def main():
-    module = AnsibleAWSModule(
-        argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=MUTUALLY_EXCLUSIVE,
-        required_one_of=REQUIRED_ONE_OF,
-        required_together=REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    created_before = validate(module)
-    p = module.params
-    client = module.client("backup", retry_decorator=AWSRetry.jittered_backoff())
-    ddb = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
+def run(module: AnsibleAWSModule) -> dict[str, Any]:
+    params = module.params
+    client = module.client("backup")
+    ddb = module.client("dynamodb")
 
-    target_arn = existing_table_arn(module, ddb, p["target_table_name"])
-    if target_arn is not None:
-        job = job_that_created(module, client, target_arn)
+    target = find_table(ddb, params["target_table_name"])
+    if target is not None:
+        job = job_that_created(client, target["TableArn"])
         if job is None:
-            module.fail_json(
-                msg=f"Table {p['target_table_name']} already exists and no restore job created it; "
+            raise DdbguardAWSError(
+                message=f"Table {params['target_table_name']} already exists and no restore job created it; "
                 "choose a new target_table_name (a restore never writes into an existing table)"
             )
-        module.exit_json(changed=False, **summary(job))
+        return dict(changed=False, **summary(job))
 
-    point = choose_point(module, client, created_before)
+    point = choose_point(client, params, created_before(params))
     if module.check_mode:
-        module.exit_json(
+        return dict(
             changed=True,
             restore_job_id=None,
             status="WOULD_START",
             recovery_point_arn=point["RecoveryPointArn"],
             recovery_point_creation_date=iso(point.get("CreationDate")),
         )
-    metadata = {"targetTableName": p["target_table_name"], **p["restore_metadata"]}
-    try:
-        started = client.start_restore_job(
-            aws_retry=True,
+    started = backup_api.start_restore_job(
+        client,
+        dict(
             RecoveryPointArn=point["RecoveryPointArn"],
-            Metadata=metadata,
-            IamRoleArn=p["iam_role_arn"],
+            Metadata={"targetTableName": params["target_table_name"], **params["restore_metadata"]},
+            IamRoleArn=params["iam_role_arn"],
             ResourceType="DynamoDB",
-        )
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to start restoring {point['RecoveryPointArn']}")
+        ),
+    )
     job_id = started["RestoreJobId"]
-    if p["wait"]:
-        wait(module, client, "restore_job_completed", p["wait_timeout"], RestoreJobId=job_id)
-        try:
-            ddb.get_waiter("table_exists").wait(
-                TableName=p["target_table_name"],
-                WaiterConfig=custom_waiter_config(timeout=p["wait_timeout"], default_pause=2),
-            )
-        except WaiterError as err:
-            module.fail_json_aws(err, msg=f"Table {p['target_table_name']} did not become ACTIVE")
+    if params["wait"]:
+        wait(client, "restore_job_completed", params["wait_timeout"], RestoreJobId=job_id)
+        wait_table_active(ddb, params["target_table_name"], params["wait_timeout"])
+    return dict(changed=True, **summary(backup_api.describe_restore_job(client, job_id)))
+
+
+def main() -> None:
+    module = AnsibleAWSModule(
+        argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=MUTUALLY_EXCLUSIVE,
+        required_one_of=REQUIRED_ONE_OF,
+        required_together=REQUIRED_TOGETHER,
+        supports_check_mode=SUPPORTS_CHECK_MODE,
+    )
+    problems = validate(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     try:
-        job = client.describe_restore_job(aws_retry=True, RestoreJobId=job_id)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to describe restore job {job_id}")
-    module.exit_json(changed=True, **summary(job))
+        module.exit_json(**run(module))
+    except AnsibleAWSError as err:
+        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ description:
     O(lock.changeable_for_days) only applies when the lock is first set, because AWS
     reports the resulting lock date rather than the number of days.
 author:
-  - ddbguard maintainers
+  - ddbguard maintainers (@ddbguard)
 options:
   backup_vault_name:
     description: Name of an existing vault.
@@ -97,17 +97,14 @@ changes:
 """
 
 import json
+from typing import Any, Optional
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup as bk
-from ansible_collections.ddbguard.dr.plugins.module_utils.settings import without_none
+from ansible_collections.ddbguard.dr.plugins.module_utils import backup_api
+from ansible_collections.ddbguard.dr.plugins.module_utils.common import without_none
+from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 
 ARGUMENT_SPEC = dict(
     backup_vault_name=dict(type="str", required=True),
@@ -129,88 +126,68 @@ ARGUMENT_SPEC = dict(
     ),
 )
 REQUIRED_ONE_OF = [("access_policy", "lock")]
+SUPPORTS_CHECK_MODE = True
+LOCK_FIELDS = ("MinRetentionDays", "MaxRetentionDays")
 
 
-def validate(module):
-    problems = bk.validate_lock(module.params["lock"] or {})
-    for arn in (module.params["access_policy"] or {}).get("exempt_principal_arns", []):
+def validate(params: dict[str, Any]) -> list[str]:
+    """Problems with the parameters that the argument spec cannot express (empty when valid)."""
+    problems = bk.validate_lock(params["lock"] or {})
+    for arn in (params["access_policy"] or {}).get("exempt_principal_arns", []):
         if not arn.startswith("arn:") or ":iam::" not in arn:
             problems.append(f"access_policy.exempt_principal_arns: {arn!r} is not an IAM principal ARN")
-    if problems:
-        module.fail_json(msg="; ".join(problems))
+    return problems
 
 
-def describe_vault(module, client):
-    name = module.params["backup_vault_name"]
-    try:
-        return client.describe_backup_vault(aws_retry=True, BackupVaultName=name)
-    except is_boto3_error_code(["AccessDeniedException", "ResourceNotFoundException"]):
-        module.fail_json(msg=f"Backup vault {name} does not exist (or this principal may not describe it)")
-    except (BotoCoreError, ClientError) as err:  # pylint: disable=duplicate-except
-        module.fail_json_aws(err, msg=f"Failed to describe backup vault {name}")
+class Vault:
+    """The vault's calls, made only outside check mode, with the changes they make."""
+
+    def __init__(self, client: Any, name: str, check_mode: bool) -> None:
+        self.client = client
+        self.name = name
+        self.check_mode = check_mode
+        self.changes: list[str] = []
+
+    def change(self, description: str, method: str, **kwargs: Any) -> None:
+        self.changes.append(description)
+        if not self.check_mode:
+            backup_api.vault_call(self.client, method, self.name, **kwargs)
 
 
-def current_policy(module, client):
-    try:
-        return client.get_backup_vault_access_policy(
-            aws_retry=True, BackupVaultName=module.params["backup_vault_name"]
-        )["Policy"]
-    except is_boto3_error_code("ResourceNotFoundException"):
-        return None
-    except (BotoCoreError, ClientError) as err:  # pylint: disable=duplicate-except
-        module.fail_json_aws(err, msg="Failed to read the vault access policy")
-
-
-def call(module, client, method, description, **kwargs):
-    if module.check_mode:
-        return
-    try:
-        getattr(client, method)(aws_retry=True, BackupVaultName=module.params["backup_vault_name"], **kwargs)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to {description}")
-
-
-def ensure_policy(module, client, vault, changes):
-    wanted = module.params["access_policy"]
+def ensure_policy(
+    vault: Vault, arn: str, wanted: Optional[dict[str, Any]], text: Optional[str]
+) -> Optional[dict[str, Any]]:
+    """Bring the access policy to ``wanted``; return the policy the vault holds afterwards."""
     if wanted is None:
-        text = current_policy(module, client)
         return json.loads(text) if text else None
-    text = current_policy(module, client)
     if wanted["state"] == "absent":
         if text is not None:
-            changes.append("access policy -> removed")
-            call(module, client, "delete_backup_vault_access_policy", "remove the vault access policy")
+            vault.change("access policy -> removed", "delete_backup_vault_access_policy")
         return None
-    arn = vault["BackupVaultArn"]
     pattern = arn.split(":backup-vault:")[0] + ":recovery-point:*"
     desired = bk.vault_access_policy(arn, pattern, wanted["exempt_principal_arns"])
     if not bk.same_policy(text, desired):
-        changes.append(
-            "access policy -> deny recovery point changes except "
-            + (", ".join(wanted["exempt_principal_arns"]) or "nobody")
-        )
-        call(
-            module, client, "put_backup_vault_access_policy", "set the vault access policy", Policy=json.dumps(desired)
+        exempt = ", ".join(wanted["exempt_principal_arns"]) or "nobody"
+        vault.change(
+            f"access policy -> deny recovery point changes except {exempt}",
+            "put_backup_vault_access_policy",
+            Policy=json.dumps(desired),
         )
     return desired
 
 
-def ensure_lock(module, vault, client, changes):
-    wanted = module.params["lock"]
+def ensure_lock(vault: Vault, described: dict[str, Any], wanted: Optional[dict[str, Any]], warn: Any) -> bool:
+    """Bring the Vault Lock to ``wanted``; return whether the vault is locked afterwards."""
     if wanted is None:
-        return bool(vault.get("Locked"))
+        return bool(described.get("Locked"))
     if wanted["state"] == "absent":
-        if vault.get("Locked"):
-            changes.append("vault lock -> removed")
-            call(module, client, "delete_backup_vault_lock_configuration", "remove the vault lock")
+        if described.get("Locked"):
+            vault.change("vault lock -> removed", "delete_backup_vault_lock_configuration")
         return False
-    drift = bk.lock_drift(vault, wanted)
+    drift = bk.lock_drift(described, wanted)
     if drift:
-        if vault.get("Locked") and wanted.get("changeable_for_days") is not None:
-            module.warn(
-                "lock.changeable_for_days is applied with the new retention days; AWS reports only the lock date"
-            )
-        changes.append("vault lock -> " + ", ".join(f"{k} {v[1]}" for k, v in drift.items()))
+        if described.get("Locked") and wanted.get("changeable_for_days") is not None:
+            warn("lock.changeable_for_days is applied with the new retention days; AWS reports only the lock date")
         request = without_none(
             dict(
                 MinRetentionDays=wanted.get("min_retention_days"),
@@ -218,40 +195,63 @@ def ensure_lock(module, vault, client, changes):
                 ChangeableForDays=wanted.get("changeable_for_days"),
             )
         )
-        call(module, client, "put_backup_vault_lock_configuration", "set the vault lock", **request)
+        description = "vault lock -> " + ", ".join(f"{k} {v[1]}" for k, v in drift.items())
+        vault.change(description, "put_backup_vault_lock_configuration", **request)
     return True
 
 
-def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, required_one_of=REQUIRED_ONE_OF, supports_check_mode=True)
-    validate(module)
-    client = module.client("backup", retry_decorator=AWSRetry.jittered_backoff())
-    vault = describe_vault(module, client)
-    policy_before = current_policy(module, client)
-    lock_fields = ("MinRetentionDays", "MaxRetentionDays")
+def lock_diff(before: dict[str, Any], locked: bool, wanted: dict[str, Any]) -> dict[str, Any]:
+    after = dict(before, Locked=locked)
+    if not locked:
+        after.update(dict.fromkeys(LOCK_FIELDS))
+    elif wanted.get("state", "present") == "present":
+        given = {
+            "MinRetentionDays": wanted.get("min_retention_days"),
+            "MaxRetentionDays": wanted.get("max_retention_days"),
+        }
+        after.update({k: v for k, v in given.items() if v is not None})
+    return after
+
+
+def run(module: AnsibleAWSModule) -> dict[str, Any]:
+    params = module.params
+    client = module.client("backup")
+    name = params["backup_vault_name"]
+    described = backup_api.find_vault(client, name)
+    if described is None:
+        raise DdbguardAWSError(message=f"Backup vault {name} does not exist (or this principal may not describe it)")
+    text = backup_api.get_vault_policy(client, name)
     before = dict(
-        policy=json.loads(policy_before) if policy_before else None,
-        lock=dict(Locked=bool(vault.get("Locked")), **{k: vault.get(k) for k in lock_fields}),
+        policy=json.loads(text) if text else None,
+        lock=dict(Locked=bool(described.get("Locked")), **{k: described.get(k) for k in LOCK_FIELDS}),
     )
-    changes = []
-    policy = ensure_policy(module, client, vault, changes)
-    locked = ensure_lock(module, vault, client, changes)
+    vault = Vault(client, name, module.check_mode)
+    policy = ensure_policy(vault, described["BackupVaultArn"], params["access_policy"], text)
+    locked = ensure_lock(vault, described, params["lock"], module.warn)
     result = dict(
-        changed=bool(changes), changes=changes, vault_arn=vault["BackupVaultArn"], policy=policy, locked=locked
+        changed=bool(vault.changes),
+        changes=vault.changes,
+        vault_arn=described["BackupVaultArn"],
+        policy=policy,
+        locked=locked,
     )
     if module._diff:
-        wanted = module.params["lock"] or {}
-        lock_after = dict(before["lock"], Locked=locked)
-        if not locked:
-            lock_after.update(dict.fromkeys(lock_fields))
-        elif wanted.get("state", "present") == "present":
-            given = {
-                "MinRetentionDays": wanted.get("min_retention_days"),
-                "MaxRetentionDays": wanted.get("max_retention_days"),
-            }
-            lock_after.update({k: v for k, v in given.items() if v is not None})
-        result["diff"] = dict(before=before, after=dict(policy=policy, lock=lock_after))
-    module.exit_json(**result)
+        after = dict(policy=policy, lock=lock_diff(before["lock"], locked, params["lock"] or {}))
+        result["diff"] = dict(before=before, after=after)
+    return result
+
+
+def main() -> None:
+    module = AnsibleAWSModule(
+        argument_spec=ARGUMENT_SPEC, required_one_of=REQUIRED_ONE_OF, supports_check_mode=SUPPORTS_CHECK_MODE
+    )
+    problems = validate(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    try:
+        module.exit_json(**run(module))
+    except AnsibleAWSError as err:
+        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ description:
     so every type, including 38-digit numbers, passes exactly. Binary values (C(B), C(BS))
     are given as base64 text.'
 author:
-  - ddbguard maintainers
+  - ddbguard maintainers (@ddbguard)
 options:
   table:
     description: Table name.
@@ -65,15 +65,13 @@ item:
   type: dict
 """
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
+from typing import Any
 
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ddbguard.dr.plugins.module_utils import dynamodb as ddb
 from ansible_collections.ddbguard.dr.plugins.module_utils import items
-from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import describe_table, get_item
+from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 
 ARGUMENT_SPEC = dict(
     table=dict(type="str", required=True),
@@ -83,48 +81,63 @@ ARGUMENT_SPEC = dict(
     ignore_attributes=dict(type="list", elements="str", default=[]),
 )
 REQUIRED_IF = [("state", "present", ["item"]), ("state", "absent", ["key"])]
+SUPPORTS_CHECK_MODE = True
 
 
-def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
-    params = module.params
+def validate(params: dict[str, Any]) -> list[str]:
+    """Problems with the parameters that the argument spec cannot express (empty when valid)."""
+    problems = []
     for option in ("item", "key"):
         bad = items.invalid_attributes(params[option])
         if bad:
-            module.fail_json(msg=f"{option}: attributes {bad} are not DynamoDB JSON values such as {{'S': 'text'}}")
-    try:
-        wanted, key = items.to_wire(params["item"]), items.to_wire(params["key"])
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
+            problems.append(f"{option}: attributes {bad} are not DynamoDB JSON values such as {{'S': 'text'}}")
+        else:
+            try:
+                items.to_wire(params[option])
+            except ValueError as err:
+                problems.append(f"{option}: {err}")
+    return problems
+
+
+def run(module: AnsibleAWSModule) -> dict[str, Any]:
+    params = module.params
+    wanted, key = items.to_wire(params["item"]), items.to_wire(params["key"])
+    client = module.client("dynamodb")
     table = params["table"]
     if params["state"] == "present":
         try:
-            key = items.key_of(wanted, describe_table(module, client, table)["KeySchema"])
+            key = items.key_of(wanted, ddb.describe_table(client, table)["KeySchema"])
         except KeyError as err:
-            module.fail_json(msg=f"item lacks key attribute {err}")
-    current = get_item(module, client, table, key)
+            raise DdbguardAWSError(message=f"item lacks key attribute {err}") from None
+    current = ddb.get_item(client, table, key)
 
     if params["state"] == "absent":
         changed = current is not None
         if changed and not module.check_mode:
-            try:
-                client.delete_item(aws_retry=True, TableName=table, Key=key)
-            except (BotoCoreError, ClientError) as err:
-                module.fail_json_aws(err, msg=f"Failed to delete item {params['key']} from {table}")
+            ddb.delete_item(client, table, key)
         after = None
     else:
         changed = not items.same_item(current, wanted, params["ignore_attributes"])
         if changed and not module.check_mode:
-            try:
-                client.put_item(aws_retry=True, TableName=table, Item=wanted)
-            except (BotoCoreError, ClientError) as err:
-                module.fail_json_aws(err, msg=f"Failed to put item {params['key'] or params['item']} into {table}")
+            ddb.put_item(client, table, wanted)
         after = wanted if changed else current
     result = dict(changed=changed, item=items.from_wire(after))
     if module._diff:
         result["diff"] = dict(before=items.from_wire(current) or {}, after=items.from_wire(after) or {})
-    module.exit_json(**result)
+    return result
+
+
+def main() -> None:
+    module = AnsibleAWSModule(
+        argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=SUPPORTS_CHECK_MODE
+    )
+    problems = validate(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    try:
+        module.exit_json(**run(module))
+    except AnsibleAWSError as err:
+        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ description:
     (C(EarliestRestorableDateTime) to C(LatestRestorableDateTime)). A time outside it is
     refused with both bounds before any restore starts.
 author:
-  - ddbguard maintainers
+  - ddbguard maintainers (@ddbguard)
 options:
   source_table:
     description: Name of the table to restore from (PITR must be on).
@@ -90,25 +90,16 @@ changes:
 """
 
 import datetime
+from typing import Any, Optional
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError, WaiterError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.waiter import custom_waiter_config
+from ansible_collections.ddbguard.dr.plugins.module_utils import dynamodb as ddb
 from ansible_collections.ddbguard.dr.plugins.module_utils import table_protection as tp
-from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import (
-    TABLE_NAME,
-    apply_steps,
-    describe_continuous_backups,
-    describe_table,
-    list_tags,
-    read_settings,
-)
+from ansible_collections.ddbguard.dr.plugins.module_utils.common import table_name_problem
+from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
+from ansible_collections.ddbguard.dr.plugins.module_utils.times import parse_time
+from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait_table_active
 
 ARGUMENT_SPEC = dict(
     source_table=dict(type="str", required=True),
@@ -120,137 +111,107 @@ ARGUMENT_SPEC = dict(
     copy_source_settings=dict(type="bool", default=False),
     wait_timeout=dict(type="int", default=7200),
 )
+SUPPORTS_CHECK_MODE = True
 
 
-def validate(module):
-    p = module.params
-    for option in ("source_table", "target_table"):
-        if not TABLE_NAME.match(p[option]):
-            module.fail_json(msg=f"{option} must be 3-255 characters of A-Z a-z 0-9 _ . -, got {p[option]!r}")
-    if p["source_table"] == p["target_table"]:
-        module.fail_json(msg="target_table must differ from source_table: a restore always creates a new table")
-    if bool(p["restore_date_time"]) == p["use_latest_restorable_time"]:
-        module.fail_json(msg="give exactly one of restore_date_time and use_latest_restorable_time=true")
-    if p["wait_timeout"] < 1:
-        module.fail_json(msg="wait_timeout must be at least 1 second")
-    if not p["restore_date_time"]:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(p["restore_date_time"].replace("Z", "+00:00"))
-    except ValueError:
-        module.fail_json(msg=f"restore_date_time must be ISO 8601, got {p['restore_date_time']!r}")
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+def validate(params: dict[str, Any]) -> list[str]:
+    """Problems with the parameters that the argument spec cannot express (empty when valid)."""
+    problems = table_name_problem("source_table", params["source_table"])
+    problems += table_name_problem("target_table", params["target_table"])
+    if params["source_table"] == params["target_table"]:
+        problems.append("target_table must differ from source_table: a restore always creates a new table")
+    if bool(params["restore_date_time"]) == params["use_latest_restorable_time"]:
+        problems.append("give exactly one of restore_date_time and use_latest_restorable_time=true")
+    if params["wait_timeout"] < 1:
+        problems.append("wait_timeout must be at least 1 second")
+    if params["restore_date_time"]:
+        try:
+            parse_time(params["restore_date_time"], "restore_date_time")
+        except ValueError as err:
+            problems.append(str(err))
+    return problems
 
 
-def table_exists(module, client, name):
-    try:
-        client.describe_table(aws_retry=True, TableName=name)
-        return True
-    except is_boto3_error_code("ResourceNotFoundException"):
-        return False
-    except (BotoCoreError, ClientError) as err:  # pylint: disable=duplicate-except
-        module.fail_json_aws(err, msg=f"Failed to describe table {name}")
-
-
-def check_window(module, client, moment):
+def check_window(client: Any, source: str, moment: Optional[datetime.datetime]) -> None:
     """Refuse a time outside the source's restorable window, naming the window."""
-    pitr = describe_continuous_backups(module, client, module.params["source_table"])
-    description = pitr.get("PointInTimeRecoveryDescription") or {}
+    description = ddb.describe_continuous_backups(client, source).get("PointInTimeRecoveryDescription") or {}
     if description.get("PointInTimeRecoveryStatus") != "ENABLED":
-        module.fail_json(msg=f"Point-in-time recovery is not enabled on {module.params['source_table']}")
+        raise DdbguardAWSError(message=f"Point-in-time recovery is not enabled on {source}")
     earliest, latest = description.get("EarliestRestorableDateTime"), description.get("LatestRestorableDateTime")
     if moment is not None and earliest and latest and not earliest <= moment <= latest:
-        module.fail_json(
-            msg=f"restore_date_time {moment.isoformat()} is outside the restorable window of "
-            f"{module.params['source_table']}: {earliest.isoformat()} to {latest.isoformat()}"
+        raise DdbguardAWSError(
+            message=f"restore_date_time {moment.isoformat()} is outside the restorable window of "
+            f"{source}: {earliest.isoformat()} to {latest.isoformat()}"
         )
 
 
-def restore(module, client, moment):
-    p = module.params
-    request = dict(SourceTableName=p["source_table"], TargetTableName=p["target_table"])
+def restore_request(params: dict[str, Any], moment: Optional[datetime.datetime]) -> dict[str, Any]:
+    request: dict[str, Any] = dict(SourceTableName=params["source_table"], TargetTableName=params["target_table"])
     if moment is None:
         request["UseLatestRestorableTime"] = True
     else:
         request["RestoreDateTime"] = moment
-    if p["billing_mode_override"]:
-        request["BillingModeOverride"] = p["billing_mode_override"]
-    if p["sse_kms_key_arn"]:
+    if params["billing_mode_override"]:
+        request["BillingModeOverride"] = params["billing_mode_override"]
+    if params["sse_kms_key_arn"]:
         request["SSESpecificationOverride"] = {
             "Enabled": True,
             "SSEType": "KMS",
-            "KMSMasterKeyId": p["sse_kms_key_arn"],
+            "KMSMasterKeyId": params["sse_kms_key_arn"],
         }
-    try:
-        client.restore_table_to_point_in_time(aws_retry=True, **request)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to restore {p['source_table']} to {p['target_table']}")
-    try:
-        config = custom_waiter_config(timeout=p["wait_timeout"], default_pause=5)
-        client.get_waiter("table_exists").wait(TableName=p["target_table"], WaiterConfig=config)
-    except WaiterError as err:
-        module.fail_json_aws(err, msg=f"Table {p['target_table']} did not become ACTIVE")
+    return request
 
 
-def source_settings_plan(module, client):
+def source_settings_plan(client: Any, source: str, target: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Steps that give the target the source's protection settings (SSE is set at restore), and their diff."""
-    p = module.params
-    _, source = read_settings(module, client, None, p["source_table"], with_sse=False)
-    _, target = read_settings(module, client, None, p["target_table"], with_sse=False)
+    _table, source_settings = ddb.read_settings(client, None, source, with_sse=False)
+    _table, target_settings = ddb.read_settings(client, None, target, with_sse=False)
     desired = dict.fromkeys(tp.SETTING_KEYS)
     for key in tp.SETTING_KEYS:
         if not key.startswith("sse_"):
-            desired[key] = source[key]
-    if not source["ttl_enabled"] and not target["ttl_enabled"]:
+            desired[key] = source_settings[key]
+    if not source_settings["ttl_enabled"] and not target_settings["ttl_enabled"]:
         desired["ttl_enabled"] = None
     try:
-        steps = tp.plan(p["target_table"], target, desired, allow_stream_replacement=False)
+        steps = tp.plan(target, target_settings, desired, allow_stream_replacement=False)
     except tp.PlanError as err:
-        module.fail_json(msg=f"Table {p['target_table']}: {err}")
-    return steps, dict(before=target, after=tp.predicted_settings(target, desired))
+        raise DdbguardAWSError(message=f"Table {target}: {err}") from None
+    return steps, dict(before=target_settings, after=tp.predicted_settings(target_settings, desired))
 
 
-def missing_tags(module, client):
-    p = module.params
-    source = list_tags(module, client, describe_table(module, client, p["source_table"])["TableArn"])
-    target = list_tags(module, client, describe_table(module, client, p["target_table"])["TableArn"])
-    return {k: v for k, v in source.items() if target.get(k) != v}
+def missing_tags(client: Any, source: str, target: str) -> dict[str, str]:
+    source_tags = ddb.list_tags(client, ddb.describe_table(client, source)["TableArn"])
+    target_tags = ddb.list_tags(client, ddb.describe_table(client, target)["TableArn"])
+    return {k: v for k, v in source_tags.items() if target_tags.get(k) != v}
 
 
-def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    moment = validate(module)
-    p = module.params
-    client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
+def run(module: AnsibleAWSModule) -> dict[str, Any]:
+    params = module.params
+    source, target = params["source_table"], params["target_table"]
+    moment = parse_time(params["restore_date_time"], "restore_date_time") if params["restore_date_time"] else None
+    client = module.client("dynamodb")
     restored = False
     when = moment.isoformat() if moment else "latest"
 
-    if not table_exists(module, client, p["target_table"]):
-        check_window(module, client, moment)
+    if ddb.find_table(client, target) is None:
+        check_window(client, source, moment)
         if module.check_mode:
-            module.exit_json(changed=True, restored=True, table_arn=None, restore_date_time=when, changes=[])
-        restore(module, client, moment)
+            return dict(changed=True, restored=True, table_arn=None, restore_date_time=when, changes=[])
+        ddb.restore_table_to_point_in_time(client, restore_request(params, moment))
+        wait_table_active(client, target, params["wait_timeout"])
         restored = True
 
-    changes = []
+    changes: list[str] = []
     diff = None
-    if p["copy_source_settings"]:
-        steps, diff = source_settings_plan(module, client)
-        tags = missing_tags(module, client)
+    if params["copy_source_settings"]:
+        steps, diff = source_settings_plan(client, source, target)
+        tags = missing_tags(client, source, target)
         changes = [s["description"] for s in steps] + [f"tag {k}" for k in sorted(tags)]
         if not module.check_mode:
-            apply_steps(module, client, steps, p["target_table"], p["wait_timeout"])
+            ddb.apply_steps(client, steps, target, params["wait_timeout"])
             if tags:
-                arn = describe_table(module, client, p["target_table"])["TableArn"]
-                try:
-                    client.tag_resource(
-                        aws_retry=True, ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
-                    )
-                except (BotoCoreError, ClientError) as err:
-                    module.fail_json_aws(err, msg=f"Failed to tag {p['target_table']}")
-    table_arn = (
-        describe_table(module, client, p["target_table"])["TableArn"] if not module.check_mode or not restored else None
-    )
+                ddb.tag_table(client, ddb.describe_table(client, target)["TableArn"], tags)
+    table_arn = ddb.describe_table(client, target)["TableArn"] if not module.check_mode or not restored else None
     result = dict(
         changed=restored or bool(changes),
         restored=restored,
@@ -260,7 +221,18 @@ def main():
     )
     if module._diff and diff is not None:
         result["diff"] = diff
-    module.exit_json(**result)
+    return result
+
+
+def main() -> None:
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
+    problems = validate(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    try:
+        module.exit_json(**run(module))
+    except AnsibleAWSError as err:
+        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

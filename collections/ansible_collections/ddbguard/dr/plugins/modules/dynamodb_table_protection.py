@@ -20,7 +20,7 @@ description:
     one with a new ARN. Consumers of the old stream stop receiving records, so this is
     only done when O(stream.allow_replacement=true), and it is reported in RV(stream_replaced).
 author:
-  - ddbguard maintainers
+  - ddbguard maintainers (@ddbguard)
 options:
   name:
     description: Name of the table.
@@ -149,14 +149,14 @@ settings:
   type: dict
   contains:
     stream_enabled: {description: Stream on., type: bool, returned: always}
-    stream_view_type: {description: Stream view type, or null., type: str, returned: always}
+    stream_view_type: {description: "Stream view type, or null.", type: str, returned: always}
     pitr_enabled: {description: PITR on., type: bool, returned: always}
-    pitr_recovery_period_in_days: {description: PITR recovery period, or null., type: int, returned: always}
+    pitr_recovery_period_in_days: {description: "PITR recovery period, or null.", type: int, returned: always}
     deletion_protection: {description: Deletion protection on., type: bool, returned: always}
-    sse_type: {description: aws_owned, aws_managed or customer_managed., type: str, returned: always}
-    sse_kms_key_arn: {description: Customer managed key ARN, or null., type: str, returned: always}
+    sse_type: {description: "aws_owned, aws_managed or customer_managed.", type: str, returned: always}
+    sse_kms_key_arn: {description: "Customer managed key ARN, or null.", type: str, returned: always}
     ttl_enabled: {description: TTL on., type: bool, returned: always}
-    ttl_attribute_name: {description: TTL attribute, or null., type: str, returned: always}
+    ttl_attribute_name: {description: "TTL attribute, or null.", type: str, returned: always}
 changes:
   description: The changes made (or that would be made in check mode), in order.
   returned: always
@@ -165,10 +165,13 @@ changes:
   sample: ["stream -> enabled (NEW_AND_OLD_IMAGES)", "point-in-time recovery -> True (35 days)"]
 """
 
+from typing import Any
+
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ddbguard.dr.plugins.module_utils import dynamodb as ddb
 from ansible_collections.ddbguard.dr.plugins.module_utils import table_protection as tp
-from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import apply_steps, describe_kms_key, read_settings
+from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 
 ARGUMENT_SPEC = dict(
@@ -211,63 +214,77 @@ ARGUMENT_SPEC = dict(
 SUPPORTS_CHECK_MODE = True
 
 
-def validate(module):
+def validate(params: dict[str, Any]) -> list[str]:
     """Range checks the argument spec cannot express; run before any AWS call."""
-    pitr = module.params["point_in_time_recovery"] or {}
-    period = pitr.get("recovery_period_in_days")
+    problems = []
+    period = (params["point_in_time_recovery"] or {}).get("recovery_period_in_days")
     if period is not None and not 1 <= period <= 35:
-        module.fail_json(msg=f"point_in_time_recovery.recovery_period_in_days must be 1-35, got {period}")
-    sse = module.params["sse"] or {}
+        problems.append(f"point_in_time_recovery.recovery_period_in_days must be 1-35, got {period}")
+    sse = params["sse"] or {}
     if sse.get("kms_key") and sse.get("type") != tp.CUSTOMER_MANAGED:
-        module.fail_json(msg="sse.kms_key is only used with sse.type=customer_managed")
-    if module.params["wait_timeout"] < 1:
-        module.fail_json(msg="wait_timeout must be at least 1 second")
+        problems.append("sse.kms_key is only used with sse.type=customer_managed")
+    if params["wait_timeout"] < 1:
+        problems.append("wait_timeout must be at least 1 second")
+    return problems
 
 
-def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
-    validate(module)
-    name = module.params["name"]
-    client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
-    kms = module.client("kms", retry_decorator=AWSRetry.jittered_backoff()) if module.params["sse"] else None
+def run(module: AnsibleAWSModule) -> dict[str, Any]:
+    params = module.params
+    name = params["name"]
+    client = module.client("dynamodb")
+    kms = module.client("kms") if params["sse"] else None
 
-    wait(module, client, "table_settled", module.params["wait_timeout"], TableName=name)
-    table, before = read_settings(module, client, kms, name, with_sse=bool(module.params["sse"]))
+    wait(client, "table_settled", params["wait_timeout"], TableName=name)
+    table, before = ddb.read_settings(client, kms, name, with_sse=bool(params["sse"]))
     key_arn = None
-    if (module.params["sse"] or {}).get("type") == tp.CUSTOMER_MANAGED:
-        key_arn = describe_kms_key(module, kms, module.params["sse"]["kms_key"])["Arn"]
-    desired = tp.desired_settings(module.params, resolved_kms_key_arn=key_arn)
+    if kms is not None and params["sse"]["type"] == tp.CUSTOMER_MANAGED:
+        key_arn = ddb.describe_kms_key(kms, params["sse"]["kms_key"])["Arn"]
+    desired = tp.desired_settings(params, resolved_kms_key_arn=key_arn)
     try:
-        steps = tp.plan(
-            name,
-            before,
-            desired,
-            allow_stream_replacement=(module.params["stream"] or {}).get("allow_replacement", False),
-        )
+        steps = tp.plan(name, before, desired, (params["stream"] or {}).get("allow_replacement", False))
     except tp.PlanError as err:
-        module.fail_json(msg=f"Table {name}: {err}")
+        raise DdbguardAWSError(message=f"Table {name}: {err}") from None
 
     stream_replaced = sum(1 for s in steps if "StreamSpecification" in s["params"]) == 2
-    changed = bool(steps)
     result = dict(
-        changed=changed,
+        changed=bool(steps),
         table_name=name,
         table_arn=table["TableArn"],
         stream_replaced=stream_replaced,
         changes=[s["description"] for s in steps],
     )
-    if module.check_mode or not changed:
-        after = tp.predicted_settings(before, desired)
+    predicted = tp.predicted_settings(before, desired)
+    if module.check_mode or not steps:
+        after = predicted
         new_stream = stream_replaced or (after["stream_enabled"] and not before["stream_enabled"])
         result["stream_arn"] = None if (new_stream or not after["stream_enabled"]) else table.get("LatestStreamArn")
     else:
-        apply_steps(module, client, steps, name, module.params["wait_timeout"])
-        table, after = read_settings(module, client, kms, name, with_sse=bool(module.params["sse"]))
+        ddb.apply_steps(client, steps, name, params["wait_timeout"])
+        # Read back what the target holds now: a target that accepted a change and did
+        # not make it must fail the task, not report it done.
+        table, after = ddb.read_settings(client, kms, name, with_sse=bool(params["sse"]))
+        missed = tp.unmet(after, desired)
+        if missed:
+            raise DdbguardAWSError(
+                message=f"Table {name} did not take the requested settings: "
+                + "; ".join(f"{k} is {after[k]!r}, asked {desired[k]!r}" for k in missed)
+            )
         result["stream_arn"] = table.get("LatestStreamArn") if after["stream_enabled"] else None
     result["settings"] = after
     if module._diff:
         result["diff"] = dict(before=before, after=after)
-    module.exit_json(**result)
+    return result
+
+
+def main() -> None:
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
+    problems = validate(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    try:
+        module.exit_json(**run(module))
+    except AnsibleAWSError as err:
+        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

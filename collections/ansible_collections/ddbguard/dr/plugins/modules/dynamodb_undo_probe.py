@@ -19,7 +19,7 @@ description:
   - Fills a gap, since no amazon.aws or community.aws module reads or writes items.
   - Always changes data, so check mode only reports what it would do.
 author:
-  - ddbguard maintainers
+  - ddbguard maintainers (@ddbguard)
 options:
   table:
     description: Table name.
@@ -99,19 +99,20 @@ matches_expected:
   type: bool
 """
 
-import datetime
 import time
+from typing import Any
 
 try:
     import botocore.waiter as botocore_waiter
-    from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+    from botocore.exceptions import WaiterError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ddbguard.dr.plugins.module_utils import dynamodb as ddb
 from ansible_collections.ddbguard.dr.plugins.module_utils import items
-from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import get_item
+from ansible_collections.ddbguard.dr.plugins.module_utils.times import iso_from_epoch
 
 ARGUMENT_SPEC = dict(
     table=dict(type="str", required=True),
@@ -124,64 +125,66 @@ ARGUMENT_SPEC = dict(
     poll_interval=dict(type="float", default=0.05),
 )
 REQUIRED_IF = [("edit", "modify", ["set"])]
+SUPPORTS_CHECK_MODE = True
 
 
-def utc(epoch):
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).isoformat()
-
-
-def make_edit(module, client, params):
+def validate(params: dict[str, Any]) -> list[str]:
+    """Problems with the parameters that the argument spec cannot express (empty when valid)."""
+    problems = []
+    for option in ("key", "expected", "set"):
+        bad = items.invalid_attributes(params[option])
+        if bad:
+            problems.append(f"{option}: attributes {bad} are not DynamoDB JSON values")
+    if problems:
+        return problems
+    if params["set"] and items.has_binary(params["set"]):
+        return ["set: binary values cannot be watched for their revert; use another type"]
     try:
-        if params["edit"] == "delete":
-            client.delete_item(aws_retry=True, TableName=params["table"], Key=params["key"])
-        else:
-            client.put_item(aws_retry=True, TableName=params["table"], Item={**params["expected"], **params["set"]})
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to {params['edit']} the canary")
+        expected = items.to_wire(params["expected"])
+        items.to_wire(params["key"])
+    except ValueError as err:
+        return problems + [str(err)]
+    if params["timeout"] <= 0 or params["poll_interval"] <= 0:
+        problems.append("timeout and poll_interval must be positive")
+    if params["edit"] == "modify" and items.same_item({**expected, **params["set"]}, expected):
+        problems.append("set does not change the canary; the edit would be invisible")
+    return problems
 
 
-def wait_for_undo(module, client, params):
+def make_edit(client: Any, table: str, key: dict[str, Any], edit: str, changed_item: dict[str, Any]) -> None:
+    if edit == "delete":
+        ddb.delete_item(client, table, key)
+    else:
+        ddb.put_item(client, table, changed_item)
+
+
+def wait_for_undo(client: Any, params: dict[str, Any], key: dict[str, Any]) -> None:
+    """Poll with a botocore waiter until the edit is undone; raise WaiterError at the timeout."""
     attempts = max(1, int(params["timeout"] / params["poll_interval"]) + 1)
     if params["edit"] == "delete":
         model_data = items.item_present_waiter(params["poll_interval"], attempts)
     else:
         model_data = items.attributes_reverted_waiter(params["set"], params["poll_interval"], attempts)
     model = botocore_waiter.WaiterModel({"version": 2, "waiters": {"CanaryUndone": model_data}})
-    waiter = botocore_waiter.create_waiter_with_client("CanaryUndone", model, client.client)
-    waiter.wait(TableName=params["table"], Key=params["key"], ConsistentRead=True)
+    waiter = botocore_waiter.create_waiter_with_client("CanaryUndone", model, client)
+    waiter.wait(TableName=params["table"], Key=key, ConsistentRead=True)
 
 
-def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
+def run(module: AnsibleAWSModule) -> dict[str, Any]:
     params = module.params
-    for option in ("key", "expected", "set"):
-        bad = items.invalid_attributes(params[option])
-        if bad:
-            module.fail_json(msg=f"{option}: attributes {bad} are not DynamoDB JSON values")
-    if params["set"] and items.has_binary(params["set"]):
-        module.fail_json(msg="set: binary values cannot be watched for their revert; use another type")
-    try:
-        params = dict(params, key=items.to_wire(params["key"]), expected=items.to_wire(params["expected"]))
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    if params["timeout"] <= 0 or params["poll_interval"] <= 0:
-        module.fail_json(msg="timeout and poll_interval must be positive")
-    if params["edit"] == "modify" and items.same_item({**params["expected"], **params["set"]}, params["expected"]):
-        module.fail_json(msg="set does not change the canary; the edit would be invisible")
-    if module.check_mode:
-        module.exit_json(changed=True, edit=params["edit"])
-
-    client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
-    before = get_item(module, client, params["table"], params["key"])
-    if not items.same_item(before, params["expected"], params["ignore_attributes"]):
+    key, expected = items.to_wire(params["key"]), items.to_wire(params["expected"])
+    table, ignore = params["table"], params["ignore_attributes"]
+    client = module.client("dynamodb")
+    before = ddb.get_item(client, table, key)
+    if not items.same_item(before, expected, ignore):
         module.fail_json(
             msg="the canary does not hold the expected item before the edit", found=items.from_wire(before)
         )
 
-    make_edit(module, client, params)
+    make_edit(client, table, key, params["edit"], {**expected, **(params["set"] or {})})
     edited = time.time()
     try:
-        wait_for_undo(module, client, params)
+        wait_for_undo(client, params, key)
     except WaiterError:
         module.fail_json(
             msg=(
@@ -189,24 +192,39 @@ def main():
                 "the change monitor did not undo it. Check its log group and the stream trigger."
             ),
             edit=params["edit"],
-            edited_at=utc(edited),
-            found=items.from_wire(get_item(module, client, params["table"], params["key"])),
+            edited_at=iso_from_epoch(edited),
+            found=items.from_wire(ddb.get_item(client, table, key)),
         )
     restored = time.time()
-    item = get_item(module, client, params["table"], params["key"])
-    matches = items.same_item(item, params["expected"], params["ignore_attributes"])
+    item = ddb.get_item(client, table, key)
+    matches = items.same_item(item, expected, ignore)
     result = dict(
         changed=True,
         edit=params["edit"],
-        edited_at=utc(edited),
-        restored_at=utc(restored),
+        edited_at=iso_from_epoch(edited),
+        restored_at=iso_from_epoch(restored),
         recovery_seconds=round(restored - edited, 3),
         restored_item=items.from_wire(item),
         matches_expected=matches,
     )
     if not matches:
         module.fail_json(msg="the canary came back different from what was written", **result)
-    module.exit_json(**result)
+    return result
+
+
+def main() -> None:
+    module = AnsibleAWSModule(
+        argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=SUPPORTS_CHECK_MODE
+    )
+    problems = validate(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    if module.check_mode:
+        module.exit_json(changed=True, edit=module.params["edit"])
+    try:
+        module.exit_json(**run(module))
+    except AnsibleAWSError as err:
+        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

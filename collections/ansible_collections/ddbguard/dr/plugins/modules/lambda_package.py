@@ -14,7 +14,7 @@ description:
     C(amazon.aws.lambda) then redeploys the function and reports a change on every run.
   - Reports a change only when the bytes at O(dest) would differ.
 author:
-  - ddbguard maintainers
+  - ddbguard maintainers (@ddbguard)
 options:
   src:
     description: Directory holding the code.
@@ -66,6 +66,7 @@ files:
 """
 
 import os
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ddbguard.dr.plugins.module_utils.package import build, collect, lambda_code_sha256
@@ -77,10 +78,28 @@ ARGUMENT_SPEC = dict(
     include=dict(type="list", elements="str", default=["*.py"]),
     exclude=dict(type="list", elements="str", default=[]),
 )
+SUPPORTS_CHECK_MODE = True
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+def differs(dest: str, data: bytes) -> bool:
+    """Whether ``dest`` is missing or holds other bytes."""
+    try:
+        with open(dest, "rb") as handle:
+            return handle.read() != data
+    except FileNotFoundError:
+        return True
+
+
+def write(dest: str, data: bytes) -> None:
+    """Replace ``dest`` atomically."""
+    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+    tmp = f"{dest}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, dest)
+
+
+def run(module: AnsibleModule) -> dict[str, Any]:
     src, dest = module.params["src"], module.params["dest"]
     if not os.path.isdir(src):
         module.fail_json(msg=f"src {src} is not a directory")
@@ -88,18 +107,15 @@ def main():
     if not files:
         module.fail_json(msg=f"no file under {src} matches {module.params['include']}")
     data = build(files, module.params["prefix"].strip("/"))
-    try:
-        with open(dest, "rb") as handle:
-            changed = handle.read() != data
-    except FileNotFoundError:
-        changed = True
+    changed = differs(dest, data)
     if changed and not module.check_mode:
-        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-        tmp = f"{dest}.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, dest)
-    module.exit_json(changed=changed, dest=dest, code_sha256=lambda_code_sha256(data), files=[r for r, _ in files])
+        write(dest, data)
+    return dict(changed=changed, dest=dest, code_sha256=lambda_code_sha256(data), files=[rel for rel, _path in files])
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
+    module.exit_json(**run(module))
 
 
 if __name__ == "__main__":

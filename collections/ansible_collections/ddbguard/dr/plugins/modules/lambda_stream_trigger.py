@@ -18,7 +18,7 @@ description:
     differs from AWS is updated; settings not given are left alone.
   - O(starting_position) is only used when the mapping is created; AWS cannot change it.
 author:
-  - ddbguard maintainers
+  - ddbguard maintainers (@ddbguard)
 options:
   state:
     description: Whether the mapping exists.
@@ -135,15 +135,12 @@ updated_fields:
 """
 
 import copy
-
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
+from typing import Any, Optional
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.ddbguard.dr.plugins.module_utils import lambda_api
 from ansible_collections.ddbguard.dr.plugins.module_utils import stream_trigger as st
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 
@@ -169,52 +166,7 @@ ARGUMENT_SPEC = dict(
 SUPPORTS_CHECK_MODE = True
 
 
-def list_mappings(module, client):
-    try:
-        paginator = client.get_paginator("list_event_source_mappings")
-        pages = paginator.paginate(
-            EventSourceArn=module.params["stream_arn"], FunctionName=module.params["function_name"]
-        ).build_full_result()
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg="Failed to list event source mappings")
-    return pages.get("EventSourceMappings", [])
-
-
-def get_mapping(module, client, uuid):
-    try:
-        return client.get_event_source_mapping(aws_retry=True, UUID=uuid)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to get event source mapping {uuid}")
-
-
-def create_mapping(module, client, fields):
-    try:
-        return client.create_event_source_mapping(
-            aws_retry=True,
-            FunctionName=module.params["function_name"],
-            EventSourceArn=module.params["stream_arn"],
-            StartingPosition=module.params["starting_position"],
-            **fields,
-        )
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg="Failed to create the event source mapping")
-
-
-def update_mapping(module, client, uuid, fields):
-    try:
-        return client.update_event_source_mapping(aws_retry=True, UUID=uuid, **fields)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to update event source mapping {uuid}")
-
-
-def delete_mapping(module, client, uuid):
-    try:
-        client.delete_event_source_mapping(aws_retry=True, UUID=uuid)
-    except (BotoCoreError, ClientError) as err:
-        module.fail_json_aws(err, msg=f"Failed to delete event source mapping {uuid}")
-
-
-def snake(mapping):
+def snake(mapping: dict[str, Any]) -> dict[str, Any]:
     out = camel_dict_to_snake_dict({k: v for k, v in mapping.items() if k != "ResponseMetadata"})
     # Keep the filter patterns as written: snake-casing must not touch their keys.
     if "FilterCriteria" in mapping:
@@ -222,7 +174,7 @@ def snake(mapping):
     return out
 
 
-def predicted(existing, fields, params):
+def predicted(existing: Optional[dict[str, Any]], fields: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The mapping as it will look after create/update, for check mode."""
     mapping = (
         copy.deepcopy(existing)
@@ -242,13 +194,21 @@ def predicted(existing, fields, params):
     return mapping
 
 
-def ensure_present(module, client, existing):
+def ensure_present(
+    module: AnsibleAWSModule, client: Any, existing: Optional[dict[str, Any]]
+) -> tuple[bool, dict[str, Any], list[str]]:
     params = module.params
     desired = st.desired_fields(params)
     if existing is None:
         if module.check_mode:
             return True, predicted(None, desired, params), sorted(desired)
-        created = create_mapping(module, client, desired)
+        created = lambda_api.create_mapping(
+            client,
+            FunctionName=params["function_name"],
+            EventSourceArn=params["stream_arn"],
+            StartingPosition=params["starting_position"],
+            **desired,
+        )
         uuid = created["UUID"]
         changed_fields = sorted(desired)
     else:
@@ -263,44 +223,52 @@ def ensure_present(module, client, existing):
             return False, existing, []
         if module.check_mode:
             return True, predicted(existing, changes, params), sorted(changes)
-        update_mapping(module, client, uuid, changes)
+        lambda_api.update_mapping(client, uuid, changes)
         changed_fields = sorted(changes)
     if params["wait"]:
-        wait(module, client, "event_source_mapping_settled", params["wait_timeout"], UUID=uuid)
-    return True, get_mapping(module, client, uuid), changed_fields
+        wait(client, "event_source_mapping_settled", params["wait_timeout"], UUID=uuid)
+    return True, lambda_api.get_mapping(client, uuid), changed_fields
 
 
-def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
-    problems = st.validate(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    client = module.client("lambda", retry_decorator=AWSRetry.jittered_backoff())
+def run(module: AnsibleAWSModule) -> dict[str, Any]:
+    params = module.params
+    client = module.client("lambda")
     existing = st.find_mapping(
-        list_mappings(module, client), module.params["function_name"], module.params["stream_arn"]
+        lambda_api.list_mappings(client, params["stream_arn"], params["function_name"]),
+        params["function_name"],
+        params["stream_arn"],
     )
     if existing is not None:
-        existing = get_mapping(module, client, existing["UUID"])
+        existing = lambda_api.get_mapping(client, existing["UUID"])
 
-    if module.params["state"] == "absent":
+    if params["state"] == "absent":
         if existing is None:
-            module.exit_json(changed=False, mapping={}, updated_fields=[])
+            return dict(changed=False, mapping={}, updated_fields=[])
         if not module.check_mode:
-            delete_mapping(module, client, existing["UUID"])
-            if module.params["wait"]:
-                wait(
-                    module, client, "event_source_mapping_deleted", module.params["wait_timeout"], UUID=existing["UUID"]
-                )
+            lambda_api.delete_mapping(client, existing["UUID"])
+            if params["wait"]:
+                wait(client, "event_source_mapping_deleted", params["wait_timeout"], UUID=existing["UUID"])
         result = dict(changed=True, mapping={}, updated_fields=[])
         if module._diff:
             result["diff"] = dict(before=snake(existing), after={})
-        module.exit_json(**result)
+        return result
 
     changed, mapping, fields = ensure_present(module, client, existing)
     result = dict(changed=changed, mapping=snake(mapping), updated_fields=fields)
     if module._diff:
         result["diff"] = dict(before=snake(existing) if existing else {}, after=snake(mapping))
-    module.exit_json(**result)
+    return result
+
+
+def main() -> None:
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
+    problems = st.validate(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    try:
+        module.exit_json(**run(module))
+    except AnsibleAWSError as err:
+        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def plan_for(table, params, pitr=None, ttl=None, key_manager="CUSTOMER", key_arn
 
 
 def test_a_bare_table_gets_one_step_per_setting_in_a_safe_order():
-    steps, _, _ = plan_for(BARE_TABLE, FULL_PARAMS)
+    steps, _current, _desired = plan_for(BARE_TABLE, FULL_PARAMS)
     assert [s["api"] for s in steps] == [
         "update_table",
         "update_table",
@@ -50,18 +50,18 @@ def test_a_bare_table_gets_one_step_per_setting_in_a_safe_order():
 
 
 def test_a_fully_protected_table_needs_nothing():
-    steps, _, _ = plan_for(PROTECTED_TABLE, FULL_PARAMS, pitr=PITR_ON, ttl=TTL_ON)
+    steps, _current, _desired = plan_for(PROTECTED_TABLE, FULL_PARAMS, pitr=PITR_ON, ttl=TTL_ON)
     assert steps == []
 
 
 def test_options_not_given_are_left_alone():
-    steps, _, _ = plan_for(PROTECTED_TABLE, {"deletion_protection": False}, pitr=PITR_ON, ttl=TTL_ON)
+    steps, _current, _desired = plan_for(PROTECTED_TABLE, {"deletion_protection": False}, pitr=PITR_ON, ttl=TTL_ON)
     assert [s["description"] for s in steps] == ["deletion protection -> False"]
 
 
 def test_a_new_recovery_period_is_applied_to_enabled_pitr():
     params = {"point_in_time_recovery": {"enabled": True, "recovery_period_in_days": 7}}
-    steps, _, _ = plan_for(PROTECTED_TABLE, params, pitr=PITR_ON)
+    steps, _current, _desired = plan_for(PROTECTED_TABLE, params, pitr=PITR_ON)
     assert steps[0]["params"]["PointInTimeRecoverySpecification"]["RecoveryPeriodInDays"] == 7
 
 
@@ -69,7 +69,7 @@ def test_changing_the_stream_view_type_is_refused_unless_allowed():
     params = {"stream": {"enabled": True, "view_type": "NEW_IMAGE"}}
     with pytest.raises(tp.PlanError, match="allow_replacement"):
         plan_for(PROTECTED_TABLE, params)
-    steps, _, _ = plan_for(PROTECTED_TABLE, params, allow_stream_replacement=True)
+    steps, _current, _desired = plan_for(PROTECTED_TABLE, params, allow_stream_replacement=True)
     assert [s["params"]["StreamSpecification"]["StreamEnabled"] for s in steps] == [False, True]
 
 
@@ -80,14 +80,16 @@ def test_switching_the_ttl_attribute_is_refused_with_the_way_out():
 
 
 def test_another_customer_key_is_a_change_and_aws_managed_drops_the_key():
-    steps, _, _ = plan_for(PROTECTED_TABLE, {"sse": {"type": "customer_managed", "kms_key": "k2"}}, key_arn="arn:key/2")
+    steps, _current, _desired = plan_for(
+        PROTECTED_TABLE, {"sse": {"type": "customer_managed", "kms_key": "k2"}}, key_arn="arn:key/2"
+    )
     assert steps[0]["params"]["SSESpecification"]["KMSMasterKeyId"] == "arn:key/2"
-    steps, _, _ = plan_for(PROTECTED_TABLE, {"sse": {"type": "aws_managed"}})
+    steps, _current, _desired = plan_for(PROTECTED_TABLE, {"sse": {"type": "aws_managed"}})
     assert steps[0]["params"]["SSESpecification"] == {"Enabled": True, "SSEType": "KMS"}
 
 
 def test_the_aws_managed_key_is_recognised_by_its_key_manager():
-    steps, current, _ = plan_for(PROTECTED_TABLE, {"sse": {"type": "aws_managed"}}, key_manager="AWS")
+    steps, current, _desired = plan_for(PROTECTED_TABLE, {"sse": {"type": "aws_managed"}}, key_manager="AWS")
     assert current["sse_type"] == tp.AWS_MANAGED and current["sse_kms_key_arn"] is None
     assert steps == []
 

@@ -79,7 +79,7 @@ def _parse(image: dict[str, Any] | None, marker_attribute: str, kind: str) -> in
     value = (image.get(marker_attribute) or {}).get("S", "")
     if not value.startswith(prefix):
         return None
-    sequence, _, mark_digest = value[len(prefix) :].partition(":")
+    sequence, _sep, mark_digest = value[len(prefix) :].partition(":")
     if not sequence.isdigit() or mark_digest != digest(image, marker_attribute):
         return None
     return int(sequence)

@@ -1,0 +1,112 @@
+"""Each module refuses bad parameters before any AWS call, with a message naming the option.
+
+``validate(params)`` is a pure function in every AWS module; ``main()`` fails the task
+with its problems before a client is even created.
+"""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.ddbguard.dr.plugins.modules import (
+    backup_job,
+    backup_restore_job,
+    backup_vault_protection,
+    dynamodb_item,
+    dynamodb_point_in_time_restore,
+    dynamodb_table_protection,
+    dynamodb_undo_probe,
+)
+
+ROLE = "arn:aws:iam::123456789012:role/restore"
+
+
+def params(spec: dict, **given) -> dict:
+    """Every option of an argument spec, None unless given or defaulted (as AnsibleModule does)."""
+    out = {name: option.get("default") for name, option in spec.items()}
+    out.update(given)
+    return out
+
+
+def test_backup_job():
+    good = params(
+        backup_job.ARGUMENT_SPEC,
+        resource_arn="arn:aws:dynamodb:us-east-1:1:table/t",
+        backup_vault_name="v",
+        iam_role_arn=ROLE,
+    )
+    assert backup_job.validate(good) == []
+    bad = dict(good, iam_role_arn="restore", lifecycle={"move_to_cold_storage_after_days": 10, "delete_after_days": 20})
+    problems = backup_job.validate(bad)
+    assert any(p.startswith("iam_role_arn must be an IAM role ARN") for p in problems)
+    assert any(p.startswith("lifecycle.delete_after_days") for p in problems)
+
+
+def test_backup_restore_job():
+    good = params(
+        backup_restore_job.ARGUMENT_SPEC, recovery_point_arn="arn:x", target_table_name="restored", iam_role_arn=ROLE
+    )
+    assert backup_restore_job.validate(good) == []
+    problems = backup_restore_job.validate(dict(good, target_table_name="../x", created_before="soon"))
+    assert any(p.startswith("target_table_name must be 3-255 characters") for p in problems)
+    assert any(p.startswith("created_before must be an ISO 8601 time") for p in problems)
+
+
+def test_backup_vault_protection():
+    good = params(backup_vault_protection.ARGUMENT_SPEC, backup_vault_name="v", lock={"min_retention_days": 7})
+    assert backup_vault_protection.validate(good) == []
+    bad = dict(
+        good,
+        lock={"min_retention_days": 30, "max_retention_days": 7},
+        access_policy={"exempt_principal_arns": ["admin"]},
+    )
+    problems = backup_vault_protection.validate(bad)
+    assert "lock.min_retention_days must not exceed lock.max_retention_days" in problems
+    assert any("exempt_principal_arns" in p for p in problems)
+
+
+def test_dynamodb_point_in_time_restore():
+    spec = dynamodb_point_in_time_restore.ARGUMENT_SPEC
+    good = params(spec, source_table="orders", target_table="orders-restored", use_latest_restorable_time=True)
+    assert dynamodb_point_in_time_restore.validate(good) == []
+    problems = dynamodb_point_in_time_restore.validate(dict(good, target_table="orders", restore_date_time="later"))
+    assert any(p.startswith("target_table must differ") for p in problems)
+    assert any(p.startswith("give exactly one of") for p in problems)
+    assert any(p.startswith("restore_date_time must be an ISO 8601 time") for p in problems)
+
+
+def test_dynamodb_table_protection():
+    spec = dynamodb_table_protection.ARGUMENT_SPEC
+    good = params(spec, name="orders", point_in_time_recovery={"enabled": True, "recovery_period_in_days": 35})
+    assert dynamodb_table_protection.validate(good) == []
+    bad = dict(
+        good,
+        point_in_time_recovery={"enabled": True, "recovery_period_in_days": 36},
+        sse={"type": "aws_managed", "kms_key": "k"},
+    )
+    problems = dynamodb_table_protection.validate(bad)
+    assert any(p.startswith("point_in_time_recovery.recovery_period_in_days must be 1-35") for p in problems)
+    assert "sse.kms_key is only used with sse.type=customer_managed" in problems
+
+
+def test_dynamodb_item():
+    good = params(dynamodb_item.ARGUMENT_SPEC, table="t", item={"pk": {"S": "a"}, "b": {"B": "AAE="}})
+    assert dynamodb_item.validate(good) == []
+    problems = dynamodb_item.validate(dict(good, item={"pk": "a", "b": {"B": "not base64!"}}))
+    assert problems and problems[0].startswith("item: attributes ['pk']")
+    problems = dynamodb_item.validate(dict(good, item={"b": {"B": "not base64!"}}))
+    assert problems and problems[0].startswith("item: binary values must be base64")
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ({"timeout": 0}, "timeout and poll_interval must be positive"),
+        ({"edit": "modify", "set": {"a": {"S": "same"}}}, "set does not change the canary"),
+        ({"edit": "modify", "set": {"b": {"B": "AAE="}}}, "set: binary values cannot be watched"),
+    ],
+)
+def test_dynamodb_undo_probe(given, problem):
+    spec = dynamodb_undo_probe.ARGUMENT_SPEC
+    base = params(spec, table="t", key={"pk": {"S": "k"}}, expected={"pk": {"S": "k"}, "a": {"S": "same"}})
+    assert dynamodb_undo_probe.validate(base) == []
+    assert any(p.startswith(problem) for p in dynamodb_undo_probe.validate(dict(base, **given)))
