@@ -7,9 +7,27 @@ has one row per patch.
 
 from __future__ import annotations
 
-from localaws.compat import backup, pitr, stream_trigger, streams, ttl
+from localaws.compat import (
+    backup,
+    backup_plan_versions,
+    backup_selection_conditions,
+    pitr,
+    stream_trigger,
+    streams,
+    ttl,
+    ttl_update_limit,
+)
 
-PATCHES = (backup, pitr, streams, stream_trigger, ttl)
+PATCHES = (
+    backup,
+    backup_selection_conditions,
+    backup_plan_versions,
+    pitr,
+    streams,
+    stream_trigger,
+    ttl,
+    ttl_update_limit,
+)
 
 
 def install() -> list[str]:

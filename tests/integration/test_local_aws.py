@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import botocore.exceptions
 import pytest
@@ -128,3 +129,50 @@ def test_a_stale_pid_file_is_replaced_and_a_restart_keeps_state_and_stream_deliv
     finally:
         launcher.stop(target)
     assert launcher.status(target)["status"] == "stopped"
+
+
+def test_backup_selections_and_plan_versions_answer_as_aws(local_aws):
+    backup = local_aws.client("backup")
+    backup.create_backup_vault(BackupVaultName="plan-vault")
+    rule = {"RuleName": "r", "TargetBackupVaultName": "plan-vault", "ScheduleExpression": "cron(0 */12 * * ? *)"}
+    plan = backup.create_backup_plan(BackupPlan={"BackupPlanName": "p", "Rules": [rule]})
+    role = "arn:aws:iam::000000000000:role/backup"
+    selection = backup.create_backup_selection(
+        BackupPlanId=plan["BackupPlanId"],
+        BackupSelection={
+            "SelectionName": "s",
+            "IamRoleArn": role,
+            "Resources": ["arn:aws:dynamodb:us-east-1:000000000000:table/t"],
+        },
+    )
+    got = backup.get_backup_selection(BackupPlanId=plan["BackupPlanId"], SelectionId=selection["SelectionId"])
+    assert got["BackupSelection"]["Conditions"] == {
+        "StringEquals": [],
+        "StringNotEquals": [],
+        "StringLike": [],
+        "StringNotLike": [],
+    }
+    first = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["CreationDate"]
+    time.sleep(1.1)
+    updated = backup.update_backup_plan(
+        BackupPlanId=plan["BackupPlanId"], BackupPlan={"BackupPlanName": "p", "Rules": [dict(rule, RuleName="r2")]}
+    )
+    now = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])
+    listed = [p for p in backup.list_backup_plans()["BackupPlansList"] if p["BackupPlanId"] == plan["BackupPlanId"]]
+    assert now["VersionId"] == updated["VersionId"] and now["CreationDate"] > first
+    assert listed[0]["CreationDate"] == now["CreationDate"] == updated["CreationDate"]
+
+
+def test_a_second_ttl_change_within_the_hour_is_refused(local_aws):
+    ddb = local_aws.client("dynamodb")
+    create_table(ddb, "ttl-limit")
+    ddb.update_time_to_live(TableName="ttl-limit", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    for spec, message in (
+        ({"Enabled": False, "AttributeName": "exp"}, "modified multiple times within a fixed interval"),
+        ({"Enabled": True, "AttributeName": "exp"}, "already enabled"),
+    ):
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            ddb.update_time_to_live(TableName="ttl-limit", TimeToLiveSpecification=spec)
+        assert err.value.response["Error"]["Code"] == "ValidationException"
+        assert message in err.value.response["Error"]["Message"]
+    assert ddb.describe_time_to_live(TableName="ttl-limit")["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from localaws import MINISTACK_VERSION
-from localaws.compat import pitr
+from localaws.compat import backup_plan_versions, backup_selection_conditions, pitr, ttl_update_limit
 from localaws.server import check_version
 
 
@@ -34,3 +34,57 @@ def test_the_server_refuses_another_ministack_version():
     check_version(MINISTACK_VERSION)
     with pytest.raises(SystemExit, match="compatibility layer"):
         check_version("0.0.1")
+
+
+def _answer(doc: dict) -> tuple[int, dict, bytes]:
+    return 200, {}, json.dumps(doc).encode()
+
+
+def test_a_selection_without_conditions_reports_the_four_empty_lists():
+    response = backup_selection_conditions.with_condition_lists(
+        _answer({"BackupSelection": {"SelectionName": "s", "Conditions": {}}})
+    )
+    conditions = json.loads(response[2])["BackupSelection"]["Conditions"]
+    assert conditions == {"StringEquals": [], "StringNotEquals": [], "StringLike": [], "StringNotLike": []}
+    given = {"StringEquals": [{"ConditionKey": "aws:ResourceTag/x", "ConditionValue": "y"}]}
+    response = backup_selection_conditions.with_condition_lists(_answer({"BackupSelection": {"Conditions": given}}))
+    assert json.loads(response[2])["BackupSelection"]["Conditions"]["StringEquals"] == given["StringEquals"]
+    error = (404, {}, b'{"__type": "ResourceNotFoundException"}')
+    assert backup_selection_conditions.with_condition_lists(error) == error
+
+
+def test_an_updated_plan_reports_its_newest_version_date():
+    record = {"CreationDate": 100.0, "Versions": [{"CreationDate": 100.0}, {"CreationDate": 250.0}]}
+    response = backup_plan_versions.follow_newest_version(record, _answer({"CreationDate": 100.0, "VersionId": "v2"}))
+    assert json.loads(response[2])["CreationDate"] == 250.0 and record["CreationDate"] == 250.0
+
+
+@pytest.mark.parametrize(
+    ("current", "spec", "changed_at", "reason"),
+    [
+        ({"TimeToLiveStatus": "DISABLED"}, {"Enabled": True, "AttributeName": "ttl"}, None, None),
+        ({"TimeToLiveStatus": "DISABLED"}, {"Enabled": True, "AttributeName": "ttl"}, 0.0, None),
+        (
+            {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"},
+            {"Enabled": False, "AttributeName": "ttl"},
+            9000.0,
+            "multiple times",
+        ),
+        (
+            {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"},
+            {"Enabled": True, "AttributeName": "ttl"},
+            None,
+            "already enabled",
+        ),
+        (
+            {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"},
+            {"Enabled": True, "AttributeName": "exp"},
+            None,
+            "different AttributeName",
+        ),
+        ({"TimeToLiveStatus": "DISABLED"}, {"Enabled": False, "AttributeName": "ttl"}, None, "already disabled"),
+    ],
+)
+def test_ttl_updates_are_refused_as_aws_refuses_them(current, spec, changed_at, reason):
+    found = ttl_update_limit.refusal(current, spec, changed_at, now=10000.0, interval=3600.0)
+    assert (found is None) if reason is None else (reason in found)
