@@ -38,11 +38,11 @@ class LocalAws:
     def endpoint(self) -> str:
         return self.target.endpoint
 
-    def client(self, service: str):
+    def client(self, service: str, region: str = "us-east-1"):
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name="us-east-1",
+            region_name=region,
             aws_access_key_id="test",
             aws_secret_access_key="test",
         )
@@ -87,10 +87,14 @@ class PlaybookRun:
     stderr: str
 
     def recap(self) -> dict[str, int]:
-        """The PLAY RECAP counters of localhost."""
-        match = re.search(r"localhost\s*:\s*(.+)", self.stdout.split("PLAY RECAP")[-1])
-        assert match, f"no PLAY RECAP in output:\n{self.stdout[-3000:]}"
-        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
+        """The PLAY RECAP counters, summed over every host (localhost and one per table)."""
+        lines = re.findall(r"^(\S+)\s*:\s*(ok=.+)$", self.stdout.split("PLAY RECAP")[-1], re.M)
+        assert lines, f"no PLAY RECAP in output:\n{self.stdout[-3000:]}"
+        total: dict[str, int] = {}
+        for _host, counters in lines:
+            for key, value in re.findall(r"(\w+)=(\d+)", counters):
+                total[key] = total.get(key, 0) + int(value)
+        return total
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ MARKER = "_ddbguard_undo"
 
 
 def site(aws: LocalAws, events: list[str]) -> None:
-    extra = {"ddbguard_table_name": TABLE, "ddbguard_protected_events": events}
+    extra = {"ddbguard_tables": [{"name": TABLE, "hash_key_name": "pk", "protected_events": events}]}
     aws.playbook("site.yml", "-e", json.dumps(extra))
 
 
@@ -251,23 +251,15 @@ ESCALATING = "e2e-escalate"
 
 
 def test_a_burst_opens_one_incident_that_restores_the_last_backup_into_a_new_table(aws):
-    """undo+escalate against the real audit table and the local AWS Backup."""
+    """undo+escalate (the default) with the vault and the restore role that site.yml provisions."""
     backup, iam, ddb = aws.client("backup"), aws.client("iam"), aws.client("dynamodb")
-    backup.create_backup_vault(BackupVaultName="e2e-vault")
-    role = iam.create_role(RoleName="e2e-restore", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    extra = {
-        "ddbguard_table_name": ESCALATING,
-        "ddbguard_protected_events": ["REMOVE"],
-        "ddbguard_monitor_mode": "undo+escalate",
-        "dr_monitor_backup_vault": "e2e-vault",
-        "dr_monitor_restore_role_arn": role,
-        "dr_monitor_escalation_threshold": 5,
-    }
-    aws.playbook("site.yml", "-e", json.dumps(extra))
+    table = {"name": ESCALATING, "hash_key_name": "pk", "protected_events": ["REMOVE"], "escalation_threshold": 5}
+    aws.playbook("site.yml", "-e", json.dumps({"ddbguard_tables": [table]}))
+    role = iam.get_role(RoleName="ddbguard-backup")["Role"]["Arn"]
     for i in range(8):
         ddb.put_item(TableName=ESCALATING, Item={"pk": {"S": f"row-{i}"}, "v": {"N": str(i)}})
     arn = ddb.describe_table(TableName=ESCALATING)["Table"]["TableArn"]
-    backup.start_backup_job(BackupVaultName="e2e-vault", ResourceArn=arn, IamRoleArn=role)
+    backup.start_backup_job(BackupVaultName="ddbguard-vault", ResourceArn=arn, IamRoleArn=role)
     time.sleep(1.5)
     for i in range(8):  # the burst: past the threshold of 5
         ddb.delete_item(TableName=ESCALATING, Key={"pk": {"S": f"row-{i}"}})

@@ -15,6 +15,7 @@ from tests.integration.conftest import report_files
 pytestmark = pytest.mark.integration
 
 TABLE = "ddbguard-demo"
+DR_REGION = "us-west-2"
 FUNCTION = f"{TABLE}-change-monitor"
 
 
@@ -30,6 +31,13 @@ def resources(aws) -> dict[str, list]:
         ],
         "log_groups": [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]],
         "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
+        "vaults": [v["BackupVaultName"] for v in aws.client("backup").list_backup_vaults()["BackupVaultList"]],
+        "dr_vaults": [
+            v["BackupVaultName"] for v in aws.client("backup", DR_REGION).list_backup_vaults()["BackupVaultList"]
+        ],
+        "plans": [p["BackupPlanName"] for p in aws.client("backup").list_backup_plans()["BackupPlansList"]],
+        "topics": [t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"]],
+        "recovery_points": [j["RecoveryPointArn"] for j in aws.client("backup").list_backup_jobs()["BackupJobs"]],
     }
 
 
@@ -43,12 +51,14 @@ def test_check_mode_on_a_fresh_target_succeeds_and_creates_nothing(local_aws):
 
 def test_bad_input_is_refused_before_any_aws_call(local_aws):
     before = resources(local_aws)
-    run = local_aws.playbook("site.yml", "-e", json.dumps({"ddbguard_table_name": "bad name!"}), check=False)
+    bad_name = {"ddbguard_tables": [{"name": "bad name!", "hash_key_name": "pk"}]}
+    run = local_aws.playbook("site.yml", "-e", json.dumps(bad_name), check=False)
     assert run.returncode != 0
-    assert "dr_kms_table_name must be 3-255 characters" in run.stdout
-    run = local_aws.playbook("site.yml", "-e", json.dumps({"ddbguard_protected_events": ["DELETE"]}), check=False)
+    assert "ddbguard_tables[bad name!].name must be 3-255 characters" in run.stdout
+    bad_event = {"ddbguard_tables": [{"name": TABLE, "hash_key_name": "pk", "protected_events": ["DELETE"]}]}
+    run = local_aws.playbook("site.yml", "-e", json.dumps(bad_event), check=False)
     assert run.returncode != 0
-    assert "dr_monitor_protected_events must be one or more of" in run.stdout
+    assert "value of protected_events must be one or more of" in run.stdout and "ddbguard_tables" in run.stdout
     assert resources(local_aws) == before
 
 
@@ -78,6 +88,65 @@ def test_site_provisions_a_protected_table_and_its_monitor(local_aws):
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"].endswith(f":{FUNCTION}-failures")
 
 
+def test_site_provisions_the_backup_tier_and_escalation(local_aws):
+    """What a fresh `make demo` must leave, read back from the target."""
+    backup, kms = local_aws.client("backup"), local_aws.client("kms")
+    vault = backup.describe_backup_vault(BackupVaultName="ddbguard-vault")
+    assert kms.describe_key(KeyId=vault["EncryptionKeyArn"])["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    policy = json.loads(backup.get_backup_vault_access_policy(BackupVaultName="ddbguard-vault")["Policy"])
+    [deny] = policy["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
+    assert set(deny["Action"]) == {
+        "backup:DeleteRecoveryPoint",
+        "backup:UpdateRecoveryPointLifecycle",
+        "backup:PutBackupVaultAccessPolicy",
+    }
+
+    [plan] = backup.list_backup_plans()["BackupPlansList"]
+    [rule] = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"]
+    assert rule["ScheduleExpression"] == "cron(0 */12 * * ? *)" and rule["Lifecycle"]["DeleteAfterDays"] == 35
+    [copy] = rule["CopyActions"]
+    dr_vault = local_aws.client("backup", DR_REGION).describe_backup_vault(BackupVaultName="ddbguard-vault")
+    assert (
+        copy["DestinationBackupVaultArn"] == dr_vault["BackupVaultArn"]
+        and f":{DR_REGION}:" in copy["DestinationBackupVaultArn"]
+    )
+    dr_key = local_aws.client("kms", DR_REGION).describe_key(KeyId=dr_vault["EncryptionKeyArn"])["KeyMetadata"]
+    assert dr_key["KeyManager"] == "CUSTOMER" and f":{DR_REGION}:" in dr_key["Arn"]
+
+    table_arn = local_aws.client("dynamodb").describe_table(TableName=TABLE)["Table"]["TableArn"]
+    [selection] = backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])["BackupSelectionsList"]
+    chosen = backup.get_backup_selection(BackupPlanId=plan["BackupPlanId"], SelectionId=selection["SelectionId"])
+    assert chosen["BackupSelection"]["Resources"] == [table_arn]
+    role_arn = chosen["BackupSelection"]["IamRoleArn"]
+    attached = local_aws.client("iam").list_attached_role_policies(RoleName=role_arn.split("/")[-1])["AttachedPolicies"]
+    assert {p["PolicyName"] for p in attached} == {
+        "AWSBackupServiceRolePolicyForBackup",
+        "AWSBackupServiceRolePolicyForRestores",
+    }
+    points = backup.list_recovery_points_by_backup_vault(BackupVaultName="ddbguard-vault", ByResourceArn=table_arn)
+    assert [p["Status"] for p in points["RecoveryPoints"]] == ["COMPLETED"]
+
+    env = local_aws.client("lambda").get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+    assert env["DDBGUARD_MODE"] == "undo+escalate"
+    assert env["DDBGUARD_BACKUP_VAULT"] == "ddbguard-vault" and env["DDBGUARD_RESTORE_ROLE_ARN"] == role_arn
+    topic = [
+        t["TopicArn"]
+        for t in local_aws.client("sns").list_topics()["Topics"]
+        if t["TopicArn"].endswith(":ddbguard-alarms")
+    ]
+    attributes = local_aws.client("sns").get_topic_attributes(TopicArn=topic[0])["Attributes"]
+    assert kms.describe_key(KeyId=attributes["KmsMasterKeyId"])["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    alarms = local_aws.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert {a["AlarmName"] for a in alarms} == {
+        f"{FUNCTION}-errors",
+        f"{FUNCTION}-failed-records",
+        f"{FUNCTION}-iterator-age",
+        "ddbguard-vault-failed-backup-jobs",
+    }
+    assert all(a["AlarmActions"] == topic for a in alarms)
+
+
 def test_the_execution_role_is_least_privilege(local_aws):
     iam = local_aws.client("iam")
     policy = iam.get_role_policy(RoleName=FUNCTION, PolicyName="change-monitor")["PolicyDocument"]
@@ -87,8 +156,13 @@ def test_the_execution_role_is_least_privilege(local_aws):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in a for a in actions), statement
         resources_ = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        assert all(r != "*" for r in resources_), statement
+        # dynamodb:ListStreams is the one action here that AWS cannot scope to a resource.
+        assert all(r != "*" for r in resources_) or actions == ["dynamodb:ListStreams"], statement
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    pass_role = by_sid["PassTheRestoreRoleToAwsBackupOnly"]
+    assert pass_role["Action"] == ["iam:PassRole"] and pass_role["Resource"].endswith(":role/ddbguard-backup")
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}
+    assert by_sid["FindRecoveryPointsOfTheTable"]["Resource"].endswith(":backup-vault:ddbguard-vault")
     assert by_sid["ReadTheTableStream"]["Resource"].endswith(f":table/{TABLE}/stream/*")
     assert by_sid["UndoChangesInTheTable"]["Resource"].endswith(f":table/{TABLE}")
     assert "kms:ViaService" in by_sid["UseTheTableKeyThroughDynamoDBAndSQS"]["Condition"]["StringEquals"]
