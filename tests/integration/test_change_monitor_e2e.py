@@ -26,7 +26,8 @@ MARKER = "_ddbguard_undo"
 
 
 def site(aws: LocalAws, events: list[str]) -> None:
-    extra = {"ddbguard_tables": [{"name": TABLE, "hash_key_name": "pk", "protected_events": events}]}
+    table = {"name": TABLE, "hash_key_name": "pk", "protected_events": events, "ttl_attribute_name": "expires_at"}
+    extra = {"ddbguard_tables": [table]}
     aws.playbook("site.yml", "-e", json.dumps(extra))
 
 

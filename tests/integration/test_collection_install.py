@@ -139,7 +139,10 @@ def test_a_play_using_only_the_installed_roles_protects_a_table(installed, local
                 }
             },
             "roles": [
-                {"role": "ddbguard.dr.dr_kms", "vars": {"dr_kms_table_name": TABLE, "dr_kms_region": "us-east-1"}},
+                {
+                    "role": "ddbguard.dr.dr_kms",
+                    "vars": {"dr_kms_region": "us-east-1", "dr_kms_log_group_names": ["/aws/lambda/*-change-monitor"]},
+                },
                 {
                     "role": "ddbguard.dr.dr_table",
                     "vars": {"dr_table_name": TABLE, "dr_table_kms_key_arn": "{{ dr_kms_key_arn }}"},
@@ -149,6 +152,7 @@ def test_a_play_using_only_the_installed_roles_protects_a_table(installed, local
                     "vars": {
                         "dr_monitor_table_name": TABLE,
                         "dr_monitor_region": "us-east-1",
+                        "dr_monitor_mode": "undo",
                         "dr_monitor_stream_arn": "{{ dr_table_stream_arn }}",
                         "dr_monitor_kms_key_arn": "{{ dr_kms_key_arn }}",
                     },

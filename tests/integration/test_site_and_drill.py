@@ -100,6 +100,7 @@ def test_site_provisions_the_backup_tier_and_escalation(local_aws):
         "backup:DeleteRecoveryPoint",
         "backup:UpdateRecoveryPointLifecycle",
         "backup:PutBackupVaultAccessPolicy",
+        "backup:DeleteBackupVaultAccessPolicy",
     }
 
     [plan] = backup.list_backup_plans()["BackupPlansList"]

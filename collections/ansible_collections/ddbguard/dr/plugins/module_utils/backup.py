@@ -8,10 +8,13 @@ from typing import Any
 
 from ansible_collections.ddbguard.dr.plugins.module_utils.times import epoch as _epoch
 
+# Denied to everyone but the exempt principals. DeleteBackupVaultAccessPolicy is denied
+# too: without it, anyone could remove the policy, then delete the recovery points.
 PROTECTED_ACTIONS = (
     "backup:DeleteRecoveryPoint",
     "backup:UpdateRecoveryPointLifecycle",
     "backup:PutBackupVaultAccessPolicy",
+    "backup:DeleteBackupVaultAccessPolicy",
 )
 
 

@@ -74,3 +74,11 @@ def get_vault_policy(client: Client, name: str) -> str | None:
 def vault_call(client: Client, method: str, name: str, **kwargs: Any) -> None:
     """One of the vault's Put/Delete calls (policy, lock), by botocore method name."""
     getattr(client, method)(BackupVaultName=name, **kwargs)
+
+
+@DdbguardErrorHandler.deletion_error_handler("delete the recovery point")
+@AWSRetry.jittered_backoff()
+def delete_recovery_point(client: Client, vault: str, point_arn: str) -> bool:
+    """Delete one recovery point; False when it was already gone."""
+    client.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=point_arn)
+    return True

@@ -8,9 +8,10 @@ version_added: 0.1.0
 short_description: Protect an AWS Backup vault with an access policy and an optional Vault Lock
 description:
   - Sets the vault access policy that denies C(backup:DeleteRecoveryPoint),
-    C(backup:UpdateRecoveryPointLifecycle) and C(backup:PutBackupVaultAccessPolicy) to
-    every principal except O(access_policy.exempt_principal_arns). Recovery points then
-    survive a compromised or careless administrator.
+    C(backup:UpdateRecoveryPointLifecycle), C(backup:PutBackupVaultAccessPolicy) and
+    C(backup:DeleteBackupVaultAccessPolicy) to every principal except
+    O(access_policy.exempt_principal_arns). Recovery points then survive a compromised
+    or careless administrator, who can neither delete them nor remove the policy first.
   - Optionally sets a Vault Lock (minimum and maximum retention). After
     O(lock.changeable_for_days), the lock can no longer be changed or removed, even by the
     account's root user. Choose those days with care.
