@@ -86,14 +86,18 @@ class PlaybookRun:
     stdout: str
     stderr: str
 
-    def recap(self) -> dict[str, int]:
-        """The PLAY RECAP counters, summed over every host (localhost and one per table)."""
+    def recap_by_host(self) -> dict[str, dict[str, int]]:
+        """The PLAY RECAP counters of each host (localhost, and one host per table)."""
         lines = re.findall(r"^(\S+)\s*:\s*(ok=.+)$", self.stdout.split("PLAY RECAP")[-1], re.M)
         assert lines, f"no PLAY RECAP in output:\n{self.stdout[-3000:]}"
+        return {host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)} for host, counters in lines}
+
+    def recap(self) -> dict[str, int]:
+        """The PLAY RECAP counters, summed over every host."""
         total: dict[str, int] = {}
-        for _host, counters in lines:
-            for key, value in re.findall(r"(\w+)=(\d+)", counters):
-                total[key] = total.get(key, 0) + int(value)
+        for counters in self.recap_by_host().values():
+            for key, value in counters.items():
+                total[key] = total.get(key, 0) + value
         return total
 
 
