@@ -111,3 +111,28 @@ def local_aws(tmp_path_factory):
 
 def report_files(directory: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(directory.glob("drill-*.json"))]
+
+
+def resources(aws: LocalAws) -> dict[str, list]:
+    """What site.yml makes, by kind, as the AWS APIs list them."""
+    backup = aws.client("backup")
+    return {
+        "tables": sorted(aws.client("dynamodb").list_tables()["TableNames"]),
+        "vaults": [v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]],
+        "dr_vaults": [
+            v["BackupVaultName"] for v in aws.client("backup", "us-west-2").list_backup_vaults()["BackupVaultList"]
+        ],
+        "recovery_points": [
+            p["RecoveryPointArn"]
+            for v in backup.list_backup_vaults()["BackupVaultList"]
+            for p in backup.list_recovery_points_by_backup_vault(BackupVaultName=v["BackupVaultName"])["RecoveryPoints"]
+        ],
+        "plans": [p["BackupPlanName"] for p in backup.list_backup_plans()["BackupPlansList"]],
+        "functions": [f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"]],
+        "roles": sorted(r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]),
+        "queues": aws.client("sqs").list_queues().get("QueueUrls", []),
+        "topics": [t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"]],
+        "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
+        "log_groups": [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]],
+        "parameters": [p["Name"] for p in aws.client("ssm").describe_parameters()["Parameters"]],
+    }

@@ -10,45 +10,21 @@ import json
 
 import pytest
 
+from tests.integration.conftest import resources
+
 pytestmark = pytest.mark.integration
 
 TABLE = "ddbguard-demo"
 FUNCTION = f"{TABLE}-change-monitor"
-DR_REGION = "us-west-2"
-
-
-def inventory(aws) -> dict[str, list]:
-    """What site.yml makes, by kind, as the AWS APIs list them."""
-    backup = aws.client("backup")
-    return {
-        "tables": sorted(aws.client("dynamodb").list_tables()["TableNames"]),
-        "vaults": [v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]],
-        "dr_vaults": [
-            v["BackupVaultName"] for v in aws.client("backup", DR_REGION).list_backup_vaults()["BackupVaultList"]
-        ],
-        "recovery_points": [
-            p["RecoveryPointArn"]
-            for v in backup.list_backup_vaults()["BackupVaultList"]
-            for p in backup.list_recovery_points_by_backup_vault(BackupVaultName=v["BackupVaultName"])["RecoveryPoints"]
-        ],
-        "plans": [p["BackupPlanName"] for p in backup.list_backup_plans()["BackupPlansList"]],
-        "functions": [f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"]],
-        "roles": sorted(r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]),
-        "queues": aws.client("sqs").list_queues().get("QueueUrls", []),
-        "topics": [t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"]],
-        "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
-        "log_groups": [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]],
-        "parameters": [p["Name"] for p in aws.client("ssm").describe_parameters()["Parameters"]],
-    }
 
 
 def test_without_confirmation_everything_but_the_data_goes(local_aws):
     local_aws.playbook("site.yml")
-    made = inventory(local_aws)
+    made = resources(local_aws)
     assert made["recovery_points"] and made["functions"] and made["plans"] and made["topics"]
     run = local_aws.playbook("playbooks/teardown.yml")
     assert run.recap()["changed"] > 0
-    left = inventory(local_aws)
+    left = resources(local_aws)
     assert left["tables"] == [TABLE, f"{TABLE}-ddbguard-audit"]
     assert left["vaults"] == left["dr_vaults"] == ["ddbguard-vault"]
     assert left["recovery_points"] == made["recovery_points"]
@@ -64,19 +40,19 @@ def test_teardown_finishes_after_a_half_finished_run(local_aws):
     queue = local_aws.client("sqs").get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
     local_aws.client("sqs").delete_queue(QueueUrl=queue)
     local_aws.playbook("playbooks/teardown.yml")
-    left = inventory(local_aws)
+    left = resources(local_aws)
     assert left["functions"] == left["queues"] == left["plans"] == left["roles"] == []
 
 
 def test_a_locked_vault_is_refused_before_anything_is_removed(local_aws):
     local_aws.playbook("site.yml", "-e", json.dumps({"dr_backup_vault_lock_mode": "governance"}))
     assert local_aws.client("backup").describe_backup_vault(BackupVaultName="ddbguard-vault")["Locked"] is True
-    before = inventory(local_aws)
+    before = resources(local_aws)
     run = local_aws.playbook(
         "playbooks/teardown.yml", "-e", json.dumps({"ddbguard_teardown_confirm": [TABLE]}), check=False
     )
     assert run.returncode != 0 and "Vault ddbguard-vault is locked" in run.stdout
-    assert inventory(local_aws) == before
+    assert resources(local_aws) == before
 
 
 def test_typing_the_table_name_deletes_the_data_too(local_aws):
@@ -87,7 +63,7 @@ def test_typing_the_table_name_deletes_the_data_too(local_aws):
     )
     assert wrong.returncode != 0 and "names tables that are not in ddbguard_tables: orders" in wrong.stdout
     local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps({"ddbguard_teardown_confirm": TABLE}))
-    left = inventory(local_aws)
+    left = resources(local_aws)
     assert left["tables"] == left["vaults"] == left["dr_vaults"] == left["recovery_points"] == []
     # The keys are kept: copies encrypted with them stay readable.
     assert [a for a in local_aws.client("kms").list_aliases()["Aliases"] if a["AliasName"] == "alias/ddbguard"]

@@ -1,0 +1,106 @@
+"""Bad input to site.yml is refused before any AWS call, with a message naming the variable.
+
+Each case runs site.yml against a fresh local AWS and checks that nothing was created.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.conftest import resources
+
+pytestmark = pytest.mark.integration
+
+OK = {"name": "bad-input-demo", "hash_key_name": "pk"}
+
+
+def tables(*entries):
+    return {"ddbguard_tables": list(entries)}
+
+
+CASES = {
+    "table name AWS rejects": (tables({"name": "x", "hash_key_name": "pk"}), "ddbguard_tables[x].name must be 3-255"),
+    "table name with a path in it": (tables({"name": "../x", "hash_key_name": "pk"}), "ddbguard_tables[../x].name"),
+    "unknown event type": (
+        tables(dict(OK, protected_events=["DELETE"])),
+        "value of protected_events must be one or more of: REMOVE, MODIFY, INSERT",
+    ),
+    "unknown key in a table entry": (tables(dict(OK, protected_event=["REMOVE"])), "ddbguard_tables.protected_event."),
+    "two tables with the same name": (
+        tables(OK, OK),
+        "ddbguard_tables lists these tables more than once: bad-input-demo",
+    ),
+    "missing key schema for a table to create": (
+        tables({"name": "bad-input-demo"}),
+        "ddbguard_tables[bad-input-demo].hash_key_name is required",
+    ),
+    "iterator-age threshold that is not a number": (
+        tables(dict(OK, rpo_seconds="soon")),
+        "argument 'rpo_seconds' is of type str found in 'ddbguard_tables'",
+    ),
+    "key-prefix scope without a prefix": (
+        tables(dict(OK, scope="key-prefix")),
+        "bad-input-demo].key_prefix is required",
+    ),
+    "PITR period over 35 days": (
+        tables(dict(OK, pitr_recovery_period_in_days=40)),
+        "pitr_recovery_period_in_days must be 1-35",
+    ),
+    "concurrency 0": (tables(dict(OK, concurrency=0)), "bad-input-demo].concurrency must be 1-64"),
+    "schedule that is neither cron nor rate": (
+        dict(tables(OK), dr_backup_schedule="every 12 hours"),
+        "dr_backup_schedule must be an AWS Backup cron expression",
+    ),
+    "retention 0": (dict(tables(OK), dr_backup_retention_days=0), "dr_backup_retention_days 1 or more"),
+    "retention below the cold-storage move plus 90 days": (
+        dict(tables(OK), dr_backup_cold_storage_after_days=30, dr_backup_retention_days=100),
+        "at least\n90 more than dr_backup_cold_storage_after_days",
+    ),
+    "start window under an hour": (
+        dict(tables(OK), dr_backup_start_window_minutes=15),
+        "dr_backup_start_window_minutes 60 or more",
+    ),
+    "DR region equal to the primary one": (
+        dict(tables(OK), dr_backup_dr_region="us-east-1"),
+        "dr_backup_dr_region must be an AWS region other than dr_backup_region",
+    ),
+    "compliance lock without confirmation": (
+        dict(tables(OK), dr_backup_vault_lock_mode="compliance"),
+        "To confirm, set\ndr_backup_vault_lock_confirm to the vault's name",
+    ),
+    "lock minimum above its maximum": (
+        dict(tables(OK), dr_backup_vault_lock_mode="governance", dr_backup_vault_lock_min_retention_days=60),
+        "dr_backup_vault_lock_min_retention_days (60)",
+    ),
+    "break-glass principal that is not an ARN": (
+        dict(tables(OK), dr_backup_break_glass_principal_arns=["admin"]),
+        "dr_backup_break_glass_principal_arns must be IAM role or user ARNs",
+    ),
+    "alarm e-mail that is not an address": (
+        dict(tables(OK), dr_alerts_emails=["ops"]),
+        "dr_alerts_emails must be e-mail addresses",
+    ),
+    "vault name AWS rejects": (
+        dict(tables(OK), dr_backup_vault_name="my vault"),
+        "dr_backup_vault_name must be 2-50 characters",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def empty(local_aws):
+    before = resources(local_aws)
+    assert all(not names for kind, names in before.items() if kind != "roles"), before
+    return before
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_refused_before_any_aws_call(local_aws, empty, case):
+    extra, message = CASES[case]
+    run = local_aws.playbook("site.yml", "-e", json.dumps(extra), check=False)
+    assert run.returncode != 0, f"{case}: site.yml accepted it"
+    flat = " ".join(run.stdout.split())
+    assert " ".join(message.split()) in flat, f"{case}: {run.stdout[-2500:]}"
+    assert resources(local_aws) == empty, f"{case}: something was created"
