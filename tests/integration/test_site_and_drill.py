@@ -10,6 +10,7 @@ import json
 import pytest
 
 from localaws import launcher
+from tests import iam_lint
 from tests.integration.conftest import report_files
 
 pytestmark = pytest.mark.integration
@@ -146,6 +147,40 @@ def test_site_provisions_the_backup_tier_and_escalation(local_aws):
         "ddbguard-vault-failed-backup-jobs",
     }
     assert all(a["AlarmActions"] == topic for a in alarms)
+
+
+def _document(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_every_policy_we_create_is_least_privilege_and_lints_clean(local_aws):
+    """Read back every policy document site.yml deployed; lint each with our rules and parliament."""
+    iam, kms = local_aws.client("iam"), local_aws.client("kms")
+    documents = {}
+    for role in iam.list_roles()["Roles"]:
+        documents[("trust", role["RoleName"])] = _document(role["AssumeRolePolicyDocument"])
+        for name in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
+            policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=name)["PolicyDocument"]
+            documents[("execution", f"{role['RoleName']}/{name}")] = _document(policy)
+    for region in ("us-east-1", DR_REGION):
+        keys = [
+            a for a in local_aws.client("kms", region).list_aliases()["Aliases"] if a["AliasName"] == "alias/ddbguard"
+        ]
+        key = local_aws.client("kms", region).get_key_policy(KeyId=keys[0]["TargetKeyId"], PolicyName="default")
+        documents[("key", region)] = _document(key["Policy"])
+        vault = local_aws.client("backup", region).get_backup_vault_access_policy(BackupVaultName="ddbguard-vault")
+        documents[("vault", region)] = _document(vault["Policy"])
+    assert {kind for kind, _ in documents} == {"trust", "execution", "key", "vault"}
+    assert ("execution", f"{FUNCTION}/change-monitor") in documents
+    for (kind, name), document in documents.items():
+        if kind == "execution":
+            assert iam_lint.problems(document) == [], name
+        if kind == "trust":
+            [statement] = iam_lint.statements(document)
+            assert statement["Action"] == "sts:AssumeRole" and "aws:SourceAccount" in json.dumps(statement["Condition"])
+        assert iam_lint.unexplained_findings(kind, document) == [], (kind, name)
+    [key] = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/ddbguard"]
+    assert kms.get_key_rotation_status(KeyId=key["TargetKeyId"])["KeyRotationEnabled"] is True
 
 
 def test_the_execution_role_is_least_privilege(local_aws):

@@ -1,0 +1,63 @@
+"""Least-privilege checks of IAM policy documents, ours and parliament's.
+
+``problems`` applies our own rules; ``unexplained_findings`` runs parliament (the IAM
+linter security teams use) and returns every finding that ``JUSTIFIED`` does not explain.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from parliament import analyze_policy_string
+
+# Actions AWS cannot scope to a resource: "Resource": "*" is the only form it accepts.
+UNSCOPABLE = {"dynamodb:ListStreams"}
+
+# (document kind, parliament issue) -> why it is right here. Anything else fails the test.
+JUSTIFIED = {
+    ("trust", "MALFORMED"): "A role's trust policy is a resource policy: AWS rejects a Resource element in it.",
+    ("execution", "PERMISSIONS_MANAGEMENT_ACTIONS"): (
+        "iam:PassRole, on the restore role's ARN only and only to backup.amazonaws.com (iam:PassedToService): "
+        "escalation must hand that role to AWS Backup."
+    ),
+    ("key", "RESOURCE_STAR"): 'In a key policy, "Resource": "*" means this key; AWS accepts nothing else there.',
+    ("key", "PERMISSIONS_MANAGEMENT_ACTIONS"): (
+        "The account administers its own key through IAM (AWS's default key policy); without it the key "
+        "could become unmanageable."
+    ),
+    ("key", "MISMATCHED_TYPE"): (
+        "kms:EncryptionContext:aws:logs:arn holds an ARN and AWS documents ArnLike for it; parliament types "
+        "every kms:EncryptionContext key as a string."
+    ),
+}
+
+
+def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    found = policy["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def problems(policy: dict[str, Any]) -> list[str]:
+    """Our rules for an identity policy: no * action, no service:* action, no Resource * where AWS can scope."""
+    out = []
+    for statement in statements(policy):
+        actions = _list(statement.get("Action", []))
+        for action in actions:
+            if action == "*" or action.endswith(":*"):
+                out.append(f"{statement.get('Sid')}: action {action}")
+        if "*" in _list(statement.get("Resource", [])) and set(actions) - UNSCOPABLE:
+            out.append(f"{statement.get('Sid')}: Resource * on {sorted(set(actions) - UNSCOPABLE)}")
+        if "iam:PassRole" in actions and "iam:PassedToService" not in json.dumps(statement.get("Condition", {})):
+            out.append(f"{statement.get('Sid')}: iam:PassRole without an iam:PassedToService condition")
+    return out
+
+
+def unexplained_findings(kind: str, policy: dict[str, Any]) -> list[tuple[str, Any]]:
+    """parliament's findings on the document that JUSTIFIED does not explain for its kind."""
+    analyzed = analyze_policy_string(json.dumps(policy), include_community_auditors=True)
+    return [(f.issue, f.detail) for f in analyzed.findings if (kind, f.issue) not in JUSTIFIED]
