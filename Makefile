@@ -54,8 +54,10 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
+# Every scenario (site.yml and one per role), each with a local AWS of its own on a free port.
 molecule: $(STAMP)
-	$(BIN)/molecule test
+	MOLECULE_LOCAL_AWS_PORT=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+	  $(BIN)/molecule test --all
 
 # ansible-test on the collection: the sanity tests and its own unit tests, each in a
 # virtual environment of ansible-test's own (tools/sanity.sh says how, offline).
