@@ -61,12 +61,12 @@ class LocalAws:
         )
         return env
 
-    def playbook(self, *args: str, check: bool = True) -> PlaybookRun:
+    def playbook(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> PlaybookRun:
         """Run ansible-playbook from the project root; fail the test on a non-zero exit when asked."""
         proc = subprocess.run(
             [str(Path(sys.executable).parent / "ansible-playbook"), *args],
             cwd=ROOT,
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=900,
