@@ -3,12 +3,17 @@
 On PYTHONPATH with ``DDBGUARD_RECORD_API_CALLS=<file>``, every process (ansible-playbook
 and each module it runs) appends ``<iam prefix>:<operation>`` lines to that file. The
 operator-policy test uses it to learn which actions site.yml, verify.yml and
-teardown.yml really call. Nothing else imports it.
+teardown.yml really call. With ``DDBGUARD_RECORD_API_PARAMS=1`` each line is instead a
+JSON object with the client's service and region, the operation and its parameters, so
+that bench/site_runtime.py can replay the same calls with one plain boto3 process.
+Nothing else imports it.
 """
 
+import json
 import os
 
 _PATH = os.environ.get("DDBGUARD_RECORD_API_CALLS")
+_WITH_PARAMS = os.environ.get("DDBGUARD_RECORD_API_PARAMS") == "1"
 # botocore's signing name -> the IAM prefix, where they differ.
 _IAM_PREFIX = {"monitoring": "cloudwatch"}
 
@@ -20,8 +25,20 @@ if _PATH:
     def _make_api_call(self, operation_name, api_params):
         model = self.meta.service_model
         prefix = model.signing_name or model.endpoint_prefix
+        if _WITH_PARAMS:
+            line = json.dumps(
+                {
+                    "service": model.service_name,
+                    "region": self.meta.region_name,
+                    "op": operation_name,
+                    "params": api_params,
+                },
+                default=str,
+            )
+        else:
+            line = f"{_IAM_PREFIX.get(prefix, prefix)}:{operation_name}"
         with open(_PATH, "a", encoding="utf-8") as handle:
-            handle.write(f"{_IAM_PREFIX.get(prefix, prefix)}:{operation_name}\n")
+            handle.write(line + "\n")
         return _original(self, operation_name, api_params)
 
     botocore.client.BaseClient._make_api_call = _make_api_call
