@@ -1,38 +1,79 @@
-"""Run every benchmark and rewrite docs/benchmarks.md with the machine and the date."""
+"""Run the benchmarks and write their sections into docs/benchmarks.md.
+
+    python run_all.py                 # every benchmark; rewrites the page
+    python run_all.py site_runtime    # only these; replaces their sections, keeps the others
+
+Each section says when, and at which commit, it was measured; the page's header says on
+which machine.
+"""
 
 from __future__ import annotations
 
 import datetime
+import re
 import subprocess
+import sys
 
 import bulk_restore
 import common
 import core_decision
+import site_runtime
 import undo_latency
 
+BENCHMARKS = {
+    "core_decision": core_decision,
+    "undo_latency": undo_latency,
+    "bulk_restore": bulk_restore,
+    "site_runtime": site_runtime,
+}
+PAGE = common.ROOT / "docs" / "benchmarks.md"
 
-def main() -> None:
+
+def _stamp() -> str:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=common.ROOT
     ).stdout.strip()
-    sections = [
-        core_decision.markdown(core_decision.run()),
-        undo_latency.markdown(undo_latency.run()),
-        bulk_restore.markdown(bulk_restore.run()),
-    ]
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"_Measured {when}, commit {commit or 'uncommitted'}._\n\n"
+
+
+def _section(name: str) -> str:
+    module = BENCHMARKS[name]
+    text = module.markdown(module.run())
+    heading, _, body = text.partition("\n\n")
+    return f"{heading}\n\n{_stamp()}{body}"
+
+
+def _split(page: str) -> tuple[str, list[str]]:
+    parts = re.split(r"(?m)^(?=## )", page)
+    return parts[0], parts[1:]
+
+
+def main(names: list[str]) -> None:
     header = (
         "# Benchmarks\n\n"
-        f"- Date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"
         f"- Machine: {common.machine()}\n"
-        f"- Commit: {commit or 'uncommitted'}; ministack {common.launcher.MINISTACK_VERSION} (the local AWS)\n"
+        f"- ministack {common.launcher.MINISTACK_VERSION} (the local AWS)\n"
         "- Produced by `make bench` (`bench/run_all.py`); rerun it to refresh this page.\n\n"
-        "These numbers describe the change monitor on the local AWS emulator, where the stream poller, "
+        "These numbers describe ddbguard on the local AWS emulator, where the stream poller, "
         "Lambda and DynamoDB share one process and two cores. They are not the latency of DynamoDB "
         "Streams and Lambda on AWS, whose poller adds its own delay (typically a few hundred ms).\n\n"
     )
-    (common.ROOT / "docs" / "benchmarks.md").write_text(header + "\n".join(sections))
-    print(header + "\n".join(sections))
+    if not names:
+        sections = [_section(n) for n in BENCHMARKS]
+    else:
+        _old_header, sections = _split(PAGE.read_text())
+        for name in names:
+            new = _section(name)
+            title = new.splitlines()[0]
+            sections = [new if s.splitlines()[0] == title else s for s in sections]
+            if new not in sections:
+                sections.append(new)
+    PAGE.write_text(
+        header + "".join(s if s.endswith("\n\n") else s.rstrip("\n") + "\n\n" for s in sections).rstrip("\n") + "\n"
+    )
+    print(PAGE.read_text())
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
