@@ -11,7 +11,9 @@ from localaws.compat import (
     backup,
     backup_plan_versions,
     backup_selection_conditions,
+    backup_vault_policy,
     pitr,
+    pitr_history,
     stream_trigger,
     streams,
     ttl,
@@ -20,9 +22,11 @@ from localaws.compat import (
 
 PATCHES = (
     backup,
+    backup_vault_policy,
     backup_selection_conditions,
     backup_plan_versions,
     pitr,
+    pitr_history,
     streams,
     stream_trigger,
     ttl,

@@ -11,8 +11,8 @@
    botocore's ``backup`` service model.
 3. Vault access policies and Vault Lock. ministack keeps neither. Here they are stored,
    returned by ``GetBackupVaultAccessPolicy`` and ``DescribeBackupVault``, and a lock cannot
-   be removed once its changeable period is over. Policies are **not evaluated**: a denied
-   ``DeleteRecoveryPoint`` still succeeds locally (listed in docs/emulator.md).
+   be removed once its changeable period is over. A policy's explicit denies refuse the
+   operations it protects (``localaws.compat.backup_vault_policy``).
 
 Every request this module does not concern goes to ministack unchanged.
 """
@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
+
+from localaws.compat import backup_vault_policy as vault_policy
 
 Response = tuple[int, dict[str, str], bytes]
 DAY = 86400
@@ -97,13 +99,27 @@ class BackupCompat:
     """Routes the Backup requests that need AWS's behaviour; returns None for the rest."""
 
     def __init__(
-        self, store: BackupStore, vaults: dict[str, dict[str, Any]], ddb: DynamoDbOps, account: str, region: str
+        self,
+        store: BackupStore,
+        vaults: dict[str, dict[str, Any]],
+        ddb: DynamoDbOps,
+        account: str,
+        region: str,
+        principal: str | None = None,
     ):
         self.store = store
         self.vaults = vaults
         self.ddb = ddb
         self.account = account
         self.region = region
+        self.principal = principal or f"arn:aws:iam::{account}:root"
+
+    def _denied(self, method: str, kind: str, vault: str, resource: str) -> Response | None:
+        """AWS's refusal when the vault's access policy explicitly denies this call (backup_vault_policy)."""
+        action = vault_policy.PROTECTED.get((method, kind))
+        if action is None:
+            return None
+        return vault_policy.refusal(self.store.policies.get(self._vault_arn(vault)), action, self.principal, resource)
 
     # -- routing -------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> Response | None:
@@ -152,7 +168,9 @@ class BackupCompat:
             return None  # ministack answers for a missing vault's sub-resources
         sub = rest[0]
         if sub == "access-policy":
-            return self._policy(method, vault, body)
+            return self._denied(method, "access-policy", vault, self._vault_arn(vault)) or self._policy(
+                method, vault, body
+            )
         if sub == "vault-lock":
             return self._lock(method, vault, body)
         if sub == "recovery-points":
@@ -164,6 +182,10 @@ class BackupCompat:
             point = self.store.recovery_points.get(arn)
             if point is None or point["BackupVaultArn"] != self._vault_arn(vault):
                 return _error("ResourceNotFoundException", f"Recovery point {arn} not found in vault {vault}.")
+            if not metadata:
+                denied = self._denied(method, "recovery-point", vault, arn)
+                if denied:
+                    return denied
             if method == "GET" and metadata:
                 return _answer(self._restore_metadata(point))
             if method == "GET":
@@ -459,7 +481,8 @@ def install() -> None:
         except ValueError:
             doc = {}
         query = {k: (v[0] if isinstance(v, list) else v) for k, v in query_params.items()}
-        compat = BackupCompat(STORE, backup_module._vaults, ops, get_account_id(), get_region())
+        principal = vault_policy.caller(headers, query)
+        compat = BackupCompat(STORE, backup_module._vaults, ops, get_account_id(), get_region(), principal)
         answer = compat.handle(method, path, query, doc)
         if answer is not None:
             return answer

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -45,12 +47,8 @@ def test_point_in_time_restore_and_settings_copy(local_aws):
     assert items == [{"pk": {"S": "kept"}}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ministack 1.5.33 restores the current items, not the items as of the requested time "
-    "(docs/emulator.md); this test passes on AWS and must fail here",
-)
 def test_point_in_time_restore_returns_the_table_as_it_was(local_aws):
+    """The local AWS restores as of T (localaws/compat/pitr_history.py), for a table without a stream."""
     ddb = local_aws.client("dynamodb")
     ddb.create_table(
         TableName="it-pitr-asof",
@@ -58,14 +56,38 @@ def test_point_in_time_restore_returns_the_table_as_it_was(local_aws):
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    ddb.put_item(TableName="it-pitr-asof", Item={"pk": {"S": "older"}, "v": {"N": "0"}})
     ddb.update_continuous_backups(
         TableName="it-pitr-asof", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
     )
-    ddb.put_item(TableName="it-pitr-asof", Item={"pk": {"S": "before"}})
+    for i in range(16):
+        ddb.put_item(TableName="it-pitr-asof", Item={"pk": {"S": f"item-{i:02d}"}, "v": {"N": "1"}})
+    time.sleep(0.05)
     moment = datetime.datetime.now(datetime.UTC)
-    ddb.put_item(TableName="it-pitr-asof", Item={"pk": {"S": "after"}})
+    time.sleep(0.05)
+    for i in range(10):  # modified after T
+        ddb.put_item(TableName="it-pitr-asof", Item={"pk": {"S": f"item-{i:02d}"}, "v": {"N": "2"}})
+    for i in range(10, 15):  # deleted after T
+        ddb.delete_item(TableName="it-pitr-asof", Key={"pk": {"S": f"item-{i:02d}"}})
+    ddb.put_item(TableName="it-pitr-asof", Item={"pk": {"S": "later"}, "v": {"N": "2"}})
     ddb.restore_table_to_point_in_time(
         SourceTableName="it-pitr-asof", TargetTableName="it-pitr-asof-restored", RestoreDateTime=moment
     )
-    items = ddb.scan(TableName="it-pitr-asof-restored")["Items"]
-    assert items == [{"pk": {"S": "before"}}]
+    items = {i["pk"]["S"]: i["v"]["N"] for i in ddb.scan(TableName="it-pitr-asof-restored")["Items"]}
+    assert items == {"older": "0", **{f"item-{i:02d}": "1" for i in range(16)}}
+    latest = "it-pitr-asof-latest"
+    ddb.restore_table_to_point_in_time(
+        SourceTableName="it-pitr-asof", TargetTableName=latest, UseLatestRestorableTime=True
+    )
+    now = {i["pk"]["S"]: i["v"]["N"] for i in ddb.scan(TableName=latest)["Items"]}
+    assert now == {i["pk"]["S"]: i["v"]["N"] for i in ddb.scan(TableName="it-pitr-asof")["Items"]}
+    window = ddb.describe_continuous_backups(TableName="it-pitr-asof")["ContinuousBackupsDescription"]
+    earliest = window["PointInTimeRecoveryDescription"]["EarliestRestorableDateTime"]
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        ddb.restore_table_to_point_in_time(
+            SourceTableName="it-pitr-asof",
+            TargetTableName="it-pitr-asof-too-early",
+            RestoreDateTime=earliest - datetime.timedelta(seconds=5),
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidRestoreTimeException"
+    assert "it-pitr-asof-too-early" not in ddb.list_tables()["TableNames"]

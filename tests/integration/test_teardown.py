@@ -55,14 +55,33 @@ def test_a_locked_vault_is_refused_before_anything_is_removed(local_aws):
     assert resources(local_aws) == before
 
 
-def test_typing_the_table_name_deletes_the_data_too(local_aws):
-    # A governance lock can be removed by a principal allowed to; then the data can go.
+def test_deleting_the_data_is_refused_by_the_vault_policy_to_all_but_break_glass(local_aws):
+    # A governance lock can be removed by a principal allowed to; then only the policy stands.
     local_aws.client("backup").delete_backup_vault_lock_configuration(BackupVaultName="ddbguard-vault")
+    confirm = {"ddbguard_teardown_confirm": TABLE}
+    refused = local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps(confirm), check=False)
+    assert refused.returncode != 0 and "explicit deny in a resource-based policy" in refused.stdout
+    assert resources(local_aws)["recovery_points"], "the vault policy must have kept the recovery points"
+
+
+def test_typing_the_table_name_deletes_the_data_too(local_aws):
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = local_aws.client("iam").create_role(
+        RoleName="ddbguard-break-glass", AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    break_glass = role["Role"]["Arn"]
+    local_aws.playbook("site.yml", "-e", json.dumps({"dr_backup_break_glass_principal_arns": [break_glass]}))
     wrong = local_aws.playbook(
         "playbooks/teardown.yml", "-e", json.dumps({"ddbguard_teardown_confirm": "orders"}), check=False
     )
     assert wrong.returncode != 0 and "names tables that are not in ddbguard_tables: orders" in wrong.stdout
-    local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps({"ddbguard_teardown_confirm": TABLE}))
+    confirm = {"ddbguard_teardown_confirm": TABLE, "ddbguard_break_glass_role_arn": break_glass}
+    local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps(confirm))
     left = resources(local_aws)
     assert left["tables"] == left["vaults"] == left["dr_vaults"] == left["recovery_points"] == []
     # The keys are kept: copies encrypted with them stay readable.

@@ -173,3 +173,53 @@ def test_a_recovery_point_outside_any_lock_can_be_deleted_with_its_backup(compat
 )
 def test_requests_outside_the_layer_go_to_ministack(compat, method, path, body):
     assert compat.handle(method, path, {}, body) is None
+
+
+def _protect(compat, exempt):
+    from ansible_collections.ddbguard.dr.plugins.module_utils import backup as bk
+
+    policy = bk.vault_access_policy(VAULT_ARN, "arn:aws:backup:us-east-1:000000000000:recovery-point:*", exempt)
+    status, _ = call(compat, "PUT", "/backup-vaults/vault/access-policy", {"Policy": json.dumps(policy)})
+    assert status == 200
+
+
+def test_the_vault_policy_refuses_what_it_denies_to_everyone_but_the_exempt(compat):
+    """The policy ddbguard sets (module_utils.backup) is evaluated, not only stored."""
+    point = backup(compat)["RecoveryPointArn"]
+    _protect(compat, ["arn:aws:iam::000000000000:role/break-glass"])
+    path = f"/backup-vaults/vault/recovery-points/{point}"
+    status, doc = call(compat, "DELETE", path)
+    assert status == 403 and doc["__type"] == "AccessDeniedException"
+    assert "explicit deny in a resource-based policy" in doc["Message"]
+    status, doc = call(compat, "DELETE", "/backup-vaults/vault/access-policy")
+    assert status == 403, "removing the policy first must be refused too"
+    compat.principal = "arn:aws:iam::000000000000:role/break-glass"
+    assert call(compat, "DELETE", path)[0] == 200
+    assert call(compat, "DELETE", "/backup-vaults/vault/access-policy")[0] == 200
+
+
+def test_an_assumed_role_session_counts_as_its_role():
+    from localaws.compat import backup_vault_policy as vp
+
+    session = "arn:aws:sts::000000000000:assumed-role/break-glass/alice"
+    assert vp.principal_arn(session) == "arn:aws:iam::000000000000:role/break-glass"
+    assert vp.principal_arn("arn:aws:iam::000000000000:root") == "arn:aws:iam::000000000000:root"
+
+
+def test_a_condition_the_emulator_cannot_read_is_not_applied():
+    from localaws.compat import backup_vault_policy as vp
+
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "backup:DeleteRecoveryPoint",
+                "Resource": "*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+            }
+        ]
+    }
+    assert vp.denying_statement(policy, "backup:DeleteRecoveryPoint", "arn:aws:iam::1:root", "arn:x") is None
+    policy["Statement"][0].pop("Condition")
+    assert vp.denying_statement(policy, "backup:DeleteRecoveryPoint", "arn:aws:iam::1:root", "arn:x") == "0"

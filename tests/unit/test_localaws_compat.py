@@ -7,7 +7,7 @@ import json
 import pytest
 
 from localaws import MINISTACK_VERSION
-from localaws.compat import backup_plan_versions, backup_selection_conditions, pitr, ttl_update_limit
+from localaws.compat import backup_plan_versions, backup_selection_conditions, pitr, pitr_history, ttl_update_limit
 from localaws.server import check_version
 
 
@@ -88,3 +88,27 @@ def test_an_updated_plan_reports_its_newest_version_date():
 def test_ttl_updates_are_refused_as_aws_refuses_them(current, spec, changed_at, reason):
     found = ttl_update_limit.refusal(current, spec, changed_at, now=10000.0, interval=3600.0)
     assert (found is None) if reason is None else (reason in found)
+
+
+def test_point_in_time_items_are_rebuilt_from_the_base_and_the_log():
+    history = pitr_history.new_history({"a": {None: {"pk": {"S": "a"}, "v": {"N": "0"}}}}, now=100.0)
+    pitr_history.record(history, "a", None, {"pk": {"S": "a"}, "v": {"N": "1"}}, now=110.0)
+    pitr_history.record(history, "b", None, {"pk": {"S": "b"}}, now=120.0)
+    pitr_history.record(history, "a", None, None, now=130.0)
+    assert pitr_history.items_at(history, 105.0) == {"a": {None: {"pk": {"S": "a"}, "v": {"N": "0"}}}}
+    assert pitr_history.items_at(history, 125.0) == {
+        "a": {None: {"pk": {"S": "a"}, "v": {"N": "1"}}},
+        "b": {None: {"pk": {"S": "b"}}},
+    }
+    assert pitr_history.items_at(history, 130.0) == {"b": {None: {"pk": {"S": "b"}}}}
+    pitr_history.compact(history, horizon=125.0)
+    assert history["base_at"] == 125.0 and len(history["log"]) == 1
+    assert pitr_history.items_at(history, 130.0) == {"b": {None: {"pk": {"S": "b"}}}}
+
+
+def test_the_restorable_window_moves_with_the_recovery_period():
+    history = pitr_history.new_history({}, now=1000.0)
+    assert pitr_history.window(history, 35, now=2000.0) == (1000.0, 2000.0)
+    later = 1000.0 + 40 * 86400
+    assert pitr_history.window(history, 35, now=later) == (later - 35 * 86400, later)
+    assert pitr_history.window(history, 1, now=later) == (later - 86400, later)

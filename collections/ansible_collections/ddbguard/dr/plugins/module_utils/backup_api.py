@@ -82,3 +82,10 @@ def delete_recovery_point(client: Client, vault: str, point_arn: str) -> bool:
     """Delete one recovery point; False when it was already gone."""
     client.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=point_arn)
     return True
+
+
+@DdbguardErrorHandler.list_error_handler("describe the recovery point")
+@AWSRetry.jittered_backoff()
+def describe_recovery_point(client: Client, vault: str, point_arn: str) -> dict[str, Any] | None:
+    """The recovery point, or None when the vault does not hold it."""
+    return client.describe_recovery_point(BackupVaultName=vault, RecoveryPointArn=point_arn)

@@ -130,3 +130,11 @@ def apply_steps(client: Client, steps: list[dict[str, Any]], name: str, timeout:
         elif step["api"] == "update_time_to_live":
             wait(client, "ttl_settled", timeout, TableName=name)
         wait(client, "table_settled", timeout, TableName=name)
+
+
+@DdbguardErrorHandler.common_error_handler("scan the table")
+@AWSRetry.jittered_backoff()
+def scan_all(client: Client, name: str) -> list[dict[str, Any]]:
+    """Every item of the table (strongly consistent), page after page."""
+    pages = client.get_paginator("scan").paginate(TableName=name, ConsistentRead=True).build_full_result()
+    return pages.get("Items", [])

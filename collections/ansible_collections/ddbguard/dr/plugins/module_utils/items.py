@@ -121,6 +121,19 @@ def item_present_waiter(delay: float, max_attempts: int) -> dict[str, Any]:
     }
 
 
+def item_absent_waiter(delay: float, max_attempts: int) -> dict[str, Any]:
+    """Waiter model data: GetItem until the item no longer exists."""
+    return {
+        "operation": "GetItem",
+        "delay": delay,
+        "maxAttempts": max_attempts,
+        "acceptors": [
+            {"state": "success", "matcher": "path", "argument": "Item == null", "expected": True},
+            {"state": "retry", "matcher": "path", "argument": "Item == null", "expected": False},
+        ],
+    }
+
+
 def attributes_reverted_waiter(tampered: dict[str, Any], delay: float, max_attempts: int) -> dict[str, Any]:
     """Waiter model data: GetItem until no attribute still holds its tampered value."""
     still = " || ".join(

@@ -7,10 +7,11 @@ Helpers take a client and values, never the module. Errors become ``DdbguardAWSE
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardErrorHandler
+from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError, DdbguardErrorHandler
 
 Client = Any
 
@@ -45,3 +46,18 @@ def update_mapping(client: Client, uuid: str, fields: dict[str, Any]) -> dict[st
 @AWSRetry.jittered_backoff()
 def delete_mapping(client: Client, uuid: str) -> None:
     client.delete_event_source_mapping(UUID=uuid)
+
+
+@DdbguardErrorHandler.common_error_handler("invoke the change monitor")
+@AWSRetry.jittered_backoff()
+def _invoke(client: Client, function: str, payload: dict[str, Any]) -> dict[str, Any]:
+    answer = client.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
+    return {"error": answer.get("FunctionError"), "body": json.loads(answer["Payload"].read() or b"{}")}
+
+
+def invoke(client: Client, function: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Ask the change monitor for a sanctioned operation; its answer, or an error it gave."""
+    answer = _invoke(client, function, payload)
+    if answer["error"] or "error" in answer["body"]:
+        raise DdbguardAWSError(message=f"The change monitor {function} refused the operation: {answer['body']}")
+    return answer["body"]

@@ -24,13 +24,16 @@ author:
   - ddbguard maintainers (@ddbguard)
 options:
   recovery_point_arn:
-    description: Recovery point to restore.
+    description:
+      - Recovery point to restore.
+      - With O(backup_vault_name) and O(resource_arn), the module first checks that it is a
+        COMPLETED recovery point of that resource, and fails naming the resource it belongs to otherwise.
     type: str
   backup_vault_name:
-    description: Vault to search when O(recovery_point_arn) is not given.
+    description: Vault to search when O(recovery_point_arn) is not given, or that holds it.
     type: str
   resource_arn:
-    description: ARN of the backed-up table whose recovery points are searched.
+    description: ARN of the backed-up table whose recovery points are searched (or checked).
     type: str
   created_before:
     description:
@@ -133,7 +136,7 @@ ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=7200),
 )
-MUTUALLY_EXCLUSIVE = [("recovery_point_arn", "backup_vault_name"), ("recovery_point_arn", "created_before")]
+MUTUALLY_EXCLUSIVE = [("recovery_point_arn", "created_before")]
 REQUIRED_ONE_OF = [("recovery_point_arn", "backup_vault_name")]
 REQUIRED_TOGETHER = [("backup_vault_name", "resource_arn")]
 SUPPORTS_CHECK_MODE = True
@@ -163,8 +166,17 @@ def created_before(params: dict[str, Any]) -> datetime.datetime:
 
 def choose_point(client: Any, params: dict[str, Any], before: datetime.datetime) -> dict[str, Any]:
     """The recovery point given by ARN, or the latest COMPLETED one created before ``before``."""
-    if params["recovery_point_arn"]:
+    if params["recovery_point_arn"] and not params["backup_vault_name"]:
         return {"RecoveryPointArn": params["recovery_point_arn"]}
+    if params["recovery_point_arn"]:
+        point = backup_api.describe_recovery_point(client, params["backup_vault_name"], params["recovery_point_arn"])
+        if point is None or point.get("ResourceArn") != params["resource_arn"] or point.get("Status") != "COMPLETED":
+            owner = (point or {}).get("ResourceArn", "no resource: it is not in that vault")
+            raise DdbguardAWSError(
+                message=f"recovery_point_arn {params['recovery_point_arn']} is not a COMPLETED recovery point of "
+                f"{params['resource_arn']} in vault {params['backup_vault_name']}; it belongs to {owner}"
+            )
+        return point
     points = backup_api.list_recovery_points(
         client, params["backup_vault_name"], params["resource_arn"], ByCreatedBefore=before
     )

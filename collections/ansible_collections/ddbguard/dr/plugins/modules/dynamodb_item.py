@@ -36,6 +36,14 @@ options:
     type: list
     elements: str
     default: []
+  monitor_function:
+    description:
+      - The table's change monitor. The write is then asked of the monitor (a direct
+        invocation, which needs C(lambda:InvokeFunction)), which makes it with its own
+        marker, conditionally on the item being as this module read it, so that the
+        monitor does not undo it. Empty writes directly (the monitor undoes a protected change).
+    type: str
+    default: ""
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -65,12 +73,12 @@ item:
   type: dict
 """
 
-from typing import Any
+from typing import Any, Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ddbguard.dr.plugins.module_utils import dynamodb as ddb
-from ansible_collections.ddbguard.dr.plugins.module_utils import items
+from ansible_collections.ddbguard.dr.plugins.module_utils import items, lambda_api
 from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 
 ARGUMENT_SPEC = dict(
@@ -79,6 +87,7 @@ ARGUMENT_SPEC = dict(
     item=dict(type="dict"),
     key=dict(type="dict", no_log=False),
     ignore_attributes=dict(type="list", elements="str", default=[]),
+    monitor_function=dict(type="str", default=""),
 )
 REQUIRED_IF = [("state", "present", ["item"]), ("state", "absent", ["key"])]
 SUPPORTS_CHECK_MODE = True
@@ -99,6 +108,26 @@ def validate(params: dict[str, Any]) -> list[str]:
     return problems
 
 
+def write(module: AnsibleAWSModule, client: Any, key: dict, item: Optional[dict], current: Optional[dict]) -> None:
+    """Put (or delete, when ``item`` is None): directly, or through the table's change monitor."""
+    params = module.params
+    if not params["monitor_function"]:
+        if item is None:
+            ddb.delete_item(client, params["table"], key)
+        else:
+            ddb.put_item(client, params["table"], item)
+        return
+    payload = {
+        "ddbguard": "restore-items",
+        "table": params["table"],
+        "items": [{"key": items.from_wire(key), "image": items.from_wire(item), "expected": items.from_wire(current)}],
+    }
+    answer = lambda_api.invoke(module.client("lambda"), params["monitor_function"], payload)
+    outcome = answer["results"][0]["outcome"]
+    if outcome != "applied":
+        raise DdbguardAWSError(message=f"The change monitor did not write the item: {outcome} (a write made since won)")
+
+
 def run(module: AnsibleAWSModule) -> dict[str, Any]:
     params = module.params
     wanted, key = items.to_wire(params["item"]), items.to_wire(params["key"])
@@ -114,12 +143,12 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     if params["state"] == "absent":
         changed = current is not None
         if changed and not module.check_mode:
-            ddb.delete_item(client, table, key)
+            write(module, client, key, None, current)
         after = None
     else:
         changed = not items.same_item(current, wanted, params["ignore_attributes"])
         if changed and not module.check_mode:
-            ddb.put_item(client, table, wanted)
+            write(module, client, key, wanted, current)
         after = wanted if changed else current
     result = dict(changed=changed, item=items.from_wire(after))
     if module._diff:

@@ -17,6 +17,10 @@ description:
   - Fails, with what was seen, when the item is not back within O(timeout) seconds or
     comes back different.
   - Fills a gap, since no amazon.aws or community.aws module reads or writes items.
+  - With O(edit=insert), the canary must not exist; the module writes O(expected) as a
+    new item. When the monitor protects inserts (O(insert_protected=true)), it waits until
+    the item is gone; otherwise it waits O(settle) seconds and checks that the item was
+    left as written.
   - Always changes data, so check mode only reports what it would do.
 author:
   - ddbguard maintainers (@ddbguard)
@@ -34,10 +38,20 @@ options:
     type: dict
     required: true
   edit:
-    description: V(delete) deletes the item; V(modify) puts it back with O(set) overwriting some attributes.
+    description:
+      - V(delete) deletes the item; V(modify) puts it back with O(set) overwriting some
+        attributes; V(insert) writes O(expected) as a new item.
     type: str
-    choices: [delete, modify]
+    choices: [delete, modify, insert]
     default: delete
+  insert_protected:
+    description: For O(edit=insert), whether the monitor undoes inserts (then the item must disappear).
+    type: bool
+    default: true
+  settle:
+    description: For an unprotected insert, seconds to wait before checking that the item was left alone.
+    type: float
+    default: 3
   set:
     description: For O(edit=modify), the attributes to overwrite, in DynamoDB JSON.
     type: dict
@@ -118,7 +132,9 @@ ARGUMENT_SPEC = dict(
     table=dict(type="str", required=True),
     key=dict(type="dict", required=True, no_log=False),
     expected=dict(type="dict", required=True),
-    edit=dict(type="str", choices=["delete", "modify"], default="delete"),
+    edit=dict(type="str", choices=["delete", "modify", "insert"], default="delete"),
+    insert_protected=dict(type="bool", default=True),
+    settle=dict(type="float", default=3),
     set=dict(type="dict"),
     ignore_attributes=dict(type="list", elements="str", default=[]),
     timeout=dict(type="float", default=30),
@@ -154,7 +170,7 @@ def validate(params: dict[str, Any]) -> list[str]:
 def make_edit(client: Any, table: str, key: dict[str, Any], edit: str, changed_item: dict[str, Any]) -> None:
     if edit == "delete":
         ddb.delete_item(client, table, key)
-    else:
+    else:  # modify puts the changed item, insert the new one
         ddb.put_item(client, table, changed_item)
 
 
@@ -163,11 +179,32 @@ def wait_for_undo(client: Any, params: dict[str, Any], key: dict[str, Any]) -> N
     attempts = max(1, int(params["timeout"] / params["poll_interval"]) + 1)
     if params["edit"] == "delete":
         model_data = items.item_present_waiter(params["poll_interval"], attempts)
+    elif params["edit"] == "insert":
+        model_data = items.item_absent_waiter(params["poll_interval"], attempts)
     else:
         model_data = items.attributes_reverted_waiter(params["set"], params["poll_interval"], attempts)
     model = botocore_waiter.WaiterModel({"version": 2, "waiters": {"CanaryUndone": model_data}})
     waiter = botocore_waiter.create_waiter_with_client("CanaryUndone", model, client)
     waiter.wait(TableName=params["table"], Key=key, ConsistentRead=True)
+
+
+def left_alone(module: AnsibleAWSModule, client: Any, key: dict, expected: dict, edited: float) -> dict[str, Any]:
+    """An insert the monitor does not protect must still be there, as written, after a while."""
+    params = module.params
+    time.sleep(params["settle"])
+    item = ddb.get_item(client, params["table"], key)
+    result = dict(
+        changed=True,
+        edit="insert",
+        edited_at=iso_from_epoch(edited),
+        restored_at=None,
+        recovery_seconds=None,
+        restored_item=items.from_wire(item),
+        matches_expected=items.same_item(item, expected, params["ignore_attributes"]),
+    )
+    if not result["matches_expected"]:
+        module.fail_json(msg="an insert the monitor does not protect was not left alone", **result)
+    return result
 
 
 def run(module: AnsibleAWSModule) -> dict[str, Any]:
@@ -176,13 +213,20 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     table, ignore = params["table"], params["ignore_attributes"]
     client = module.client("dynamodb")
     before = ddb.get_item(client, table, key)
-    if not items.same_item(before, expected, ignore):
+    if params["edit"] == "insert":
+        if before is not None:
+            module.fail_json(msg="the canary to insert exists already", found=items.from_wire(before))
+        make_edit(client, table, key, "insert", expected)
+        edited = time.time()
+        if not params["insert_protected"]:
+            return left_alone(module, client, key, expected, edited)
+    elif not items.same_item(before, expected, ignore):
         module.fail_json(
             msg="the canary does not hold the expected item before the edit", found=items.from_wire(before)
         )
-
-    make_edit(client, table, key, params["edit"], {**expected, **(params["set"] or {})})
-    edited = time.time()
+    else:
+        make_edit(client, table, key, params["edit"], {**expected, **(params["set"] or {})})
+        edited = time.time()
     try:
         wait_for_undo(client, params, key)
     except WaiterError:
@@ -197,7 +241,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
         )
     restored = time.time()
     item = ddb.get_item(client, table, key)
-    matches = items.same_item(item, expected, ignore)
+    matches = item is None if params["edit"] == "insert" else items.same_item(item, expected, ignore)
     result = dict(
         changed=True,
         edit=params["edit"],

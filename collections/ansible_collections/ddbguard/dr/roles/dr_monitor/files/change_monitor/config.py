@@ -20,6 +20,8 @@ function fails loudly on its first invocation instead of guessing.
 | ``DDBGUARD_ESCALATION_WINDOW_SECONDS`` | length of that window (10-86400) | 300 |
 | ``DDBGUARD_BACKUP_VAULT`` | vault whose recovery points an incident restores | |
 | ``DDBGUARD_RESTORE_ROLE_ARN`` | role AWS Backup assumes for that restore | |
+| ``DDBGUARD_TABLE`` | the protected table, named by sanctioned operations (``operations``) | |
+| ``DDBGUARD_CANARY_PREFIX`` | key prefix of the drill's canaries, the only keys it retires | ddbguard-canary# |
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class Policy:
     escalation_window_seconds: int = 300
     backup_vault: str = ""
     restore_role_arn: str = ""
+    table: str = ""
+    canary_prefix: str = "ddbguard-canary#"
 
     @property
     def escalates(self) -> bool:
@@ -125,5 +129,7 @@ def load_policy(env: Mapping[str, str] | None = None) -> Policy:
         escalation_window_seconds=_int(env, "DDBGUARD_ESCALATION_WINDOW_SECONDS", 300, 10, 86400),
         backup_vault=env.get("DDBGUARD_BACKUP_VAULT", ""),
         restore_role_arn=env.get("DDBGUARD_RESTORE_ROLE_ARN", ""),
+        table=env.get("DDBGUARD_TABLE", ""),
+        canary_prefix=env.get("DDBGUARD_CANARY_PREFIX", "ddbguard-canary#"),
         **names,
     )

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from change_monitor import adapter, core, metrics
+from change_monitor import adapter, core, metrics, operations
 from change_monitor.config import Policy, load_policy
 from change_monitor.maintenance import MaintenanceWindow
 
@@ -34,7 +34,7 @@ AUDITED = "audited"
 def _clients(policy: Policy) -> dict[str, Any]:
     config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=policy.concurrency + 4)
     ddb = boto3.client("dynamodb", config=config)
-    out: dict[str, Any] = {"actions": adapter.DynamoDbActions(ddb, policy.marker_attribute)}
+    out: dict[str, Any] = {"actions": adapter.DynamoDbActions(ddb, policy.marker_attribute), "ddb": ddb}
     if policy.audit_table:
         out["audit"] = adapter.AuditTrail(ddb, boto3.resource("dynamodb", config=config).Table(policy.audit_table))
     if policy.maintenance_parameter:
@@ -269,7 +269,27 @@ def _operator(table: str, changes: int, first_change_at: str, point: str | None,
     )
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list]:
+def run_operation(event: dict[str, Any], client: Any, policy: Policy = POLICY, memory: Memory | None = None) -> dict:
+    """A sanctioned write asked by an operator (see ``operations``): one log line per write."""
+    memory = MEMORY if memory is None else memory
+    if not policy.table:
+        return {"error": "DDBGUARD_TABLE is not set: this monitor takes no operations"}
+    try:
+        name, writes = operations.parse(event, policy.table, policy.partition_key, policy.canary_prefix)
+    except operations.OperationError as exc:
+        print(json.dumps({"operation": event.get("ddbguard"), "outcome": operations.REFUSED, "error": str(exc)}))
+        return {"error": str(exc)}
+    results = operations.execute(name, writes, client, policy.table, policy.marker_attribute)
+    for write, result in zip(writes, results, strict=True):
+        if result["outcome"] == operations.APPLIED:
+            memory.put(core.item_id(policy.table, write.key), write.image)  # the new good state
+        print(json.dumps({"operation": name, "table": policy.table, **result}, sort_keys=True))
+    return {"operation": name, "results": results}
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict:
+    if operations.is_operation(event):
+        return run_operation(event, CLIENTS["ddb"])
     return process(
         event,
         CLIENTS["actions"],
