@@ -12,7 +12,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export LOCAL_AWS_PORT
 
 .PHONY: bootstrap demo local-aws-start local-aws-stop local-aws-status local-aws-reset \
-        provision verify test lint unit integration molecule sanity collection changelog bench clean
+        provision verify restore teardown logs test lint unit integration molecule sanity collection changelog bench clean
 
 bootstrap: $(STAMP)
 
@@ -39,6 +39,17 @@ provision: $(STAMP)
 
 verify: $(STAMP)
 	$(BIN)/ansible-playbook playbooks/verify.yml
+
+# Restore by hand (tier 2): make restore ARGS='-e dr_restore_table=ddbguard-demo'
+restore: $(STAMP)
+	$(BIN)/ansible-playbook playbooks/restore.yml $(ARGS)
+
+teardown: $(STAMP)
+	$(BIN)/ansible-playbook playbooks/teardown.yml $(ARGS)
+
+# Follow the change monitors' decisions: make logs [OUTCOME=failed] [KEY=<pk value>] [TABLE=<name>]
+logs: $(STAMP)
+	$(BIN)/python tools/logs.py
 
 demo: local-aws-start provision verify
 

@@ -34,6 +34,11 @@ JUSTIFIED = {
         "site.yml creates the monitors' and the backup role and writes their policies; the grants are limited "
         "to roles named *-change-monitor and ddbguard-backup (docs/operator-policy.md)."
     ),
+    ("operator", "CREDENTIALS_EXPOSURE"): (
+        "sts:AssumeRole on the break-glass role only (ddbguard-break-glass): the teardown that deletes data "
+        "takes its credentials because the vault policy refuses that to everyone else; the role's own trust "
+        "policy decides who may."
+    ),
     ("operator", "PRIVILEGE_ESCALATION"): (
         "Whoever may create a role and pass it to Lambda can run code with that role's rights: inherent to "
         "provisioning the change monitor. The names are fixed and PassRole goes to lambda and backup only; "

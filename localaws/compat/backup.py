@@ -65,6 +65,7 @@ class DynamoDbOps:
     create_backup: Callable[[str, str], tuple[str, int]]  # (table, backup name) -> (backup ARN, size)
     restore: Callable[[str, str], str]  # (backup ARN, target table) -> target table ARN
     delete_backup: Callable[[str], None]
+    role_exists: Callable[[str], bool] = lambda arn: True  # an IAM role ARN the service could assume
 
 
 @dataclass
@@ -404,6 +405,9 @@ class BackupCompat:
         if not body.get("IamRoleArn"):
             return _error("InvalidParameterValueException", "IamRoleArn is required.")
         started = time.time()
+        if not self.ddb.role_exists(body["IamRoleArn"]):
+            # AWS accepts the job, then fails it when it cannot assume the role.
+            return self._failed_restore(point, body, started, f"Unable to assume role {body['IamRoleArn']}")
         try:
             created = self.ddb.restore(point["_DynamoDbBackupArn"], target)
         except ValueError as err:
@@ -427,6 +431,26 @@ class BackupCompat:
             "IsParent": False,
         }
         point["LastRestoreTime"] = started
+        return _answer({"RestoreJobId": job_id})
+
+    def _failed_restore(self, point: dict[str, Any], body: dict[str, Any], started: float, message: str) -> Response:
+        job_id = str(uuid.uuid4()).upper()
+        self.store.restore_jobs[job_id] = {
+            "AccountId": self.account,
+            "RestoreJobId": job_id,
+            "RecoveryPointArn": point["RecoveryPointArn"],
+            "SourceResourceArn": point["ResourceArn"],
+            "BackupVaultArn": point["BackupVaultArn"],
+            "CreationDate": started,
+            "CompletionDate": time.time(),
+            "Status": "FAILED",
+            "StatusMessage": message,
+            "PercentDone": "0.0",
+            "IamRoleArn": body["IamRoleArn"],
+            "ResourceType": "DynamoDB",
+            "RecoveryPointCreationDate": point["CreationDate"],
+            "IsParent": False,
+        }
         return _answer({"RestoreJobId": job_id})
 
     def list_restore_jobs(self, query: dict[str, str]) -> Response:
@@ -463,7 +487,15 @@ def _ministack_ddb_ops() -> DynamoDbOps:
     def delete_backup(backup_arn: str) -> None:
         ddb._delete_backup({"BackupArn": backup_arn})
 
-    return DynamoDbOps(create_backup=create_backup, restore=restore, delete_backup=delete_backup)
+    def role_exists(role_arn: str) -> bool:
+        from ministack.services import iam
+
+        name = role_arn.rsplit("/", 1)[-1]
+        return iam._roles.get(name) is not None
+
+    return DynamoDbOps(
+        create_backup=create_backup, restore=restore, delete_backup=delete_backup, role_exists=role_exists
+    )
 
 
 def install() -> None:

@@ -6,12 +6,15 @@ The tests of this module run in order against one emulator (module-scoped fixtur
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+import boto3
 import pytest
 
 from localaws import launcher
 from tests import iam_lint
-from tests.integration.conftest import report_files
+from tests.integration.conftest import ROOT, report_files
 
 pytestmark = pytest.mark.integration
 
@@ -212,37 +215,137 @@ def test_check_mode_after_provisioning_reports_no_change(local_aws):
     assert local_aws.playbook("site.yml", "--check").recap()["changed"] == 0
 
 
-def test_the_drill_deletes_the_canary_and_proves_it_restored(local_aws, tmp_path):
-    run = local_aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={tmp_path}")
-    assert "Canary deleted at" in run.stdout and "restored item equals what was written: True" in run.stdout
-    assert "Canary modified at" in run.stdout and "reverted item equals what was written: True" in run.stdout
-    [report] = report_files(tmp_path)
-    assert report["passed"] is True
-    delete, modify = report["checks"]
-    assert (delete["name"], modify["name"]) == ("item undo after a delete", "item undo after a modification")
-    assert all(c["passed"] is True and 0 <= c["recovery_seconds"] < 30 for c in report["checks"])
-    assert (tmp_path / f"drill-{TABLE}-{report['run_id']}.md").read_text().count("PASSED") == 1
+REPORT_FIELDS = {
+    "drill_id",
+    "target",
+    "commit",
+    "started_at",
+    "finished_at",
+    "rpo_seconds",
+    "tiers",
+    "checks",
+    "not_proven_here",
+}
 
 
-def test_the_drill_fails_loudly_and_reports_it_when_nothing_restores(local_aws, tmp_path):
+def drill(aws, tmp_path, *extra: str, check: bool = True):
+    run = aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={tmp_path}", *extra, check=check)
+    [report] = [r for r in report_files(tmp_path) if "drill_id" in r]
+    return run, report
+
+
+def canaries_and_scratch_left(aws) -> tuple[list, list]:
+    ddb = aws.client("dynamodb")
+    canaries = [i for i in ddb.scan(TableName=TABLE)["Items"] if i["pk"]["S"].startswith("ddbguard-canary#")]
+    scratch = [t for t in ddb.list_tables()["TableNames"] if "-drill-" in t]
+    return canaries, scratch
+
+
+def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
+    run, report = drill(local_aws, tmp_path)
+    assert "Drill PASSED on ddbguard-demo" in run.stdout
+    assert set(report) >= REPORT_FIELDS and report["target"] == "local" and len(report["commit"]) == 40
+    assert all(c["status"] == "pass" for c in report["checks"]), [c for c in report["checks"] if c["status"] != "pass"]
+    assert {c["name"] for c in report["checks"]} >= {
+        "preflight",
+        "item undo after a delete",
+        "item undo after a modification",
+        "item undo of an item of almost 400 KB",
+        "an unprotected insert is left alone",
+        "the monitor logged its decisions",
+        "a recovery point restores the table as it was at backup time",
+        "copy-back puts the restored canaries back in the live table",
+        "a point-in-time restore holds the table as it was at T",
+        "DeleteTable is refused by deletion protection",
+        "DeleteRecoveryPoint is refused by the vault policy",
+        "the DR-region vault holds a copy",
+        "point-in-time recovery window",
+        "cleanup leaves no canary and no scratch table",
+    }
+    tiers = report["tiers"]
+    rto = tiers["item_undo"]["rto_seconds"]
+    assert 0 <= rto["p50"] <= rto["p95"] <= rto["max"] < 30 and tiers["item_undo"]["changes"] == 3
+    assert tiers["restore_job"]["rto_seconds"] > 0 and tiers["restore_job"]["items_compared"] == 4
+    assert tiers["point_in_time"]["rto_seconds"] > 0 and tiers["point_in_time"]["items_compared"] == 3
+    assert tiers["protection"]["status"] == "pass" and report["rpo_seconds"] >= 0
+    assert {"name", "status", "measured", "target"} <= set(report["checks"][0])
+    assert report["not_proven_here"], "the local target cannot prove everything; the report must say what"
+    markdown = (tmp_path / f"drill-{TABLE}-{report['drill_id']}.md").read_text()
+    assert "PASSED" in markdown and "## Timeline" in markdown and "## Not proven here" in markdown
+    assert canaries_and_scratch_left(local_aws) == ([], [])
+
+
+def test_make_logs_shows_the_monitors_decisions(local_aws):
+    env = local_aws.env()
+    run = subprocess.run(
+        [sys.executable, "tools/logs.py", "--no-follow", "--since", "30", "--outcome", "applied"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = run.stdout.splitlines()
+    assert any("REMOVE" in line and "restore-deleted" in line and line.endswith("-> applied") for line in lines)
+    assert all(line.endswith("-> applied") for line in lines)
+    assert any("retire-canaries" in line for line in lines), "the drill's cleanup is in the log too"
+
+
+def test_the_drill_fails_and_says_why_when_the_monitor_is_disabled(local_aws, tmp_path):
     lam = local_aws.client("lambda")
     uuid = lam.list_event_source_mappings(FunctionName=FUNCTION)["EventSourceMappings"][0]["UUID"]
     lam.update_event_source_mapping(UUID=uuid, Enabled=False)
     try:
-        run = local_aws.playbook(
-            "playbooks/verify.yml", "-e", f"ddbguard_report_dir={tmp_path}", "-e", "dr_drill_timeout=3", check=False
-        )
+        run, report = drill(local_aws, tmp_path, check=False)
     finally:
         lam.update_event_source_mapping(UUID=uuid, Enabled=True)
-    assert run.returncode != 0
-    assert "Recovery drill FAILED" in run.stdout and "was not restored within 3.0s" in run.stdout
-    [report] = report_files(tmp_path)
-    assert report["passed"] is False and "not restored" in report["failure"]
+    assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
+    [preflight] = [c for c in report["checks"] if c["name"] == "preflight"]
+    assert preflight["status"] == "fail" and "its stream trigger, enabled" in preflight["measured"]
+    assert report["passed"] is False and canaries_and_scratch_left(local_aws) == ([], [])
+
+
+def test_the_drill_fails_and_says_why_when_the_restore_job_fails(local_aws, tmp_path):
+    run, report = drill(local_aws, tmp_path, "-e", "dr_drill_restore_role_name=no-such-role", check=False)
+    assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
+    assert "Unable to assume role" in report["failure"] and "FAILED" in report["failure"]
+    assert canaries_and_scratch_left(local_aws) == ([], [])
 
 
 def test_a_restart_keeps_everything_and_the_drill_still_passes(local_aws, tmp_path):
     assert launcher.stop(local_aws.target)["action"] == "stopped"
     assert launcher.start(local_aws.target)["action"] == "started"
     assert local_aws.playbook("site.yml").recap()["changed"] == 0
-    local_aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={tmp_path}")
-    assert report_files(tmp_path)[0]["passed"] is True
+    _run, report = drill(local_aws, tmp_path)
+    assert report["passed"] is True
+
+
+# Last: it removes the vault policy.
+def test_the_drill_fails_and_says_why_when_the_vault_policy_is_missing(local_aws, tmp_path):
+    """Only the break-glass principal (the local inventory names it) may remove the policy."""
+    trust = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}
+        ]
+    }
+    role = local_aws.client("iam").create_role(
+        RoleName="ddbguard-break-glass", AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    creds = local_aws.client("sts").assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="drill-test")[
+        "Credentials"
+    ]
+    break_glass = boto3.client(
+        "backup",
+        endpoint_url=local_aws.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    break_glass.delete_backup_vault_access_policy(BackupVaultName="ddbguard-vault")
+    run, report = drill(local_aws, tmp_path, check=False)
+    assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
+    [check] = [c for c in report["checks"] if c["name"] == "DeleteRecoveryPoint is refused by the vault policy"]
+    assert check["status"] == "fail" and "DELETED" in check["measured"]
+    assert report["tiers"]["protection"]["status"] == "fail"

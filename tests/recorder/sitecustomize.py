@@ -16,6 +16,8 @@ _PATH = os.environ.get("DDBGUARD_RECORD_API_CALLS")
 _WITH_PARAMS = os.environ.get("DDBGUARD_RECORD_API_PARAMS") == "1"
 # botocore's signing name -> the IAM prefix, where they differ.
 _IAM_PREFIX = {"monitoring": "cloudwatch"}
+# The operation -> its IAM action, where they differ.
+_IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
 
 if _PATH:
     import botocore.client
@@ -36,7 +38,8 @@ if _PATH:
                 default=str,
             )
         else:
-            line = f"{_IAM_PREFIX.get(prefix, prefix)}:{operation_name}"
+            action = f"{_IAM_PREFIX.get(prefix, prefix)}:{operation_name}"
+            line = _IAM_ACTION.get(action, action)
         with open(_PATH, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
         return _original(self, operation_name, api_params)

@@ -98,3 +98,17 @@ def test_a_monitor_without_its_table_takes_no_operation(handler):
 def test_stream_events_are_not_operations():
     assert not operations.is_operation({"Records": []})
     assert operations.is_operation({"ddbguard": "retire-canaries"})
+
+
+def test_a_copy_back_delete_is_marked_so_that_the_monitor_does_not_restore_it(handler):
+    fake = FakeDynamoDb()
+    fake.put_item(TableName="orders", Item=item("later", v=3))
+    event = {
+        "ddbguard": "restore-items",
+        "table": "orders",
+        "items": [{"key": {"pk": {"S": "later"}}, "image": None, "expected": item("later", v=3)}],
+    }
+    answer = handler.run_operation(event, fake, POLICY, handler.Memory())
+    assert answer["results"][0]["outcome"] == "applied" and stored(fake, "later") is None
+    mark = next(kwargs for name, kwargs in fake.calls if name == "update_item")["ExpressionAttributeValues"][":m"]["S"]
+    assert mark.startswith("ddbguard-delete:"), "the REMOVE echo must carry the delete marker"

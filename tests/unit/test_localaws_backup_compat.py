@@ -223,3 +223,19 @@ def test_a_condition_the_emulator_cannot_read_is_not_applied():
     assert vp.denying_statement(policy, "backup:DeleteRecoveryPoint", "arn:aws:iam::1:root", "arn:x") is None
     policy["Statement"][0].pop("Condition")
     assert vp.denying_statement(policy, "backup:DeleteRecoveryPoint", "arn:aws:iam::1:root", "arn:x") == "0"
+
+
+def test_a_restore_job_whose_role_cannot_be_assumed_fails_as_on_aws(compat):
+    point = backup(compat)["RecoveryPointArn"]
+    compat.ddb = DynamoDbOps(
+        create_backup=compat.fake.create_backup,
+        restore=compat.fake.restore,
+        delete_backup=compat.fake.delete_backup,
+        role_exists=lambda arn: False,
+    )
+    body = {"RecoveryPointArn": point, "Metadata": {"targetTableName": "restored"}, "IamRoleArn": ROLE}
+    status, started = call(compat, "PUT", "/restore-jobs", body)
+    assert status == 200, "AWS accepts the job, then fails it"
+    status, job = call(compat, "GET", f"/restore-jobs/{started['RestoreJobId']}")
+    assert job["Status"] == "FAILED" and "Unable to assume role" in job["StatusMessage"]
+    assert "restored" not in compat.fake.tables

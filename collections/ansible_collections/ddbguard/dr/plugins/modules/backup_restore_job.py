@@ -245,7 +245,14 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     )
     job_id = started["RestoreJobId"]
     if params["wait"]:
-        wait(client, "restore_job_completed", params["wait_timeout"], RestoreJobId=job_id)
+        try:
+            wait(client, "restore_job_completed", params["wait_timeout"], RestoreJobId=job_id)
+        except DdbguardAWSError as err:
+            job = backup_api.describe_restore_job(client, job_id)
+            raise DdbguardAWSError(
+                message=f"Restore job {job_id} ended {job.get('Status')}: {job.get('StatusMessage', 'no message')}",
+                exception=err.exception,
+            ) from err
         wait_table_active(ddb, params["target_table_name"], params["wait_timeout"])
     return dict(changed=True, **summary(backup_api.describe_restore_job(client, job_id)))
 

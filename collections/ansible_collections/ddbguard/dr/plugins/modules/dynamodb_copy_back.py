@@ -12,9 +12,9 @@ description:
     the keys given, or every item that differs; optionally deletes the live items that the
     restored table lacks. This is the surgical restore of tier 2.
   - Every write is conditional on the live item still being what the module read when it
-    planned (or still absent): a write made since always wins, and is reported as
+    planned (or still absent); a write made since always wins, and is reported as
     C(superseded). Each item's action and outcome is reported.
-  - When the live table has a change monitor, give it in O(monitor_function): the writes
+  - When the live table has a change monitor, give it in O(monitor_function); the writes
     are then asked of the monitor (a direct invocation), which makes them with its own
     marker, so it does not undo them as unintended changes.
   - In check mode, the plan is computed and reported, and nothing is written.

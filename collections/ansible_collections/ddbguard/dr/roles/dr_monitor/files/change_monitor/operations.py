@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from change_monitor import conditions, marker
+from change_monitor import conditions, images, marker
 
 RESTORE_ITEMS = "restore-items"
 RETIRE_CANARIES = "retire-canaries"
@@ -83,8 +83,6 @@ def parse(event: dict[str, Any], table: str, partition_key: str, canary_prefix: 
 
 def execute(name: str, writes: list[Write], client: Any, table: str, marker_attribute: str) -> list[dict[str, Any]]:
     """Carry out the writes in order; one result per write (key, outcome)."""
-    from change_monitor import images
-
     results = []
     for write in writes:
         key = images.to_wire(write.key)
@@ -94,22 +92,12 @@ def execute(name: str, writes: list[Write], client: Any, table: str, marker_attr
                 if current is None:
                     results.append({"key": write.key, "outcome": SUPERSEDED})
                     continue
-                current = images.from_wire(current)
-                value = marker.marker_value(current, marker_attribute, marker.DELETE, "0")
-                guard = conditions.still_equals(current)
-                client.update_item(
-                    TableName=table,
-                    Key=key,
-                    UpdateExpression="SET #m = :m",
-                    **_wire(
-                        conditions.Condition(
-                            guard.expression, {**guard.names, "#m": marker_attribute}, {**guard.values, ":m": value}
-                        )
-                    ),
-                )
-                client.delete_item(TableName=table, Key=key, **_wire(conditions.holds_marker(marker_attribute, value)))
+                _delete_marked(client, table, key, images.from_wire(current), marker_attribute)
             elif write.image is None:
-                client.delete_item(TableName=table, Key=key, **_wire(write.condition()))
+                if write.expected is None:
+                    results.append({"key": write.key, "outcome": SUPERSEDED})  # nothing to delete
+                    continue
+                _delete_marked(client, table, key, write.expected, marker_attribute)
             else:
                 item = marker.mark(write.image, marker_attribute, marker.UNDO, "0")
                 client.put_item(TableName=table, Item=images.to_wire(item), **_wire(write.condition()))
@@ -119,9 +107,25 @@ def execute(name: str, writes: list[Write], client: Any, table: str, marker_attr
     return results
 
 
-def _wire(condition: conditions.Condition) -> dict[str, Any]:
-    from change_monitor import images
+def _delete_marked(
+    client: Any, table: str, key: dict[str, Any], current: dict[str, Any], marker_attribute: str
+) -> None:
+    """Delete an item the way the monitor deletes: mark it while it still equals ``current``,
+    then delete it while it carries that mark. Its REMOVE echo then shows the delete marker
+    and is skipped; a deletion without it would be a protected delete, and undone."""
+    value = marker.marker_value(current, marker_attribute, marker.DELETE, "0")
+    guard = conditions.still_equals(current)
+    names, values = {**guard.names, "#m": marker_attribute}, {**guard.values, ":m": value}
+    client.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET #m = :m",
+        **_wire(conditions.Condition(guard.expression, names, values)),
+    )
+    client.delete_item(TableName=table, Key=key, **_wire(conditions.holds_marker(marker_attribute, value)))
 
+
+def _wire(condition: conditions.Condition) -> dict[str, Any]:
     kwargs = condition.kwargs()
     if "ExpressionAttributeValues" in kwargs:
         kwargs["ExpressionAttributeValues"] = images.to_wire(kwargs["ExpressionAttributeValues"])

@@ -1,0 +1,113 @@
+"""`make logs`: follow the change monitor's decisions for the inventory's tables.
+
+    make logs                                  # every table, from 10 minutes ago, following
+    make logs OUTCOME=failed                   # only failed decisions
+    make logs KEY=order#42 TABLE=orders        # one item (its partition key value)
+    python tools/logs.py --inventory inventories/aws-example --since 60 --no-follow
+
+The counterpart of tailing each `/aws/lambda/<table>-change-monitor` log group with the
+AWS CLI, keeping only the decision lines (collection module_utils ``decisions`` parses
+them, as the drill does). The local inventory reads the local AWS on $LOCAL_AWS_PORT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "collections"))
+
+from ansible_collections.ddbguard.dr.plugins.module_utils import decisions  # noqa: E402
+
+
+def inventory(path: str) -> dict:
+    """The variables of group `all` of an inventory (untemplated)."""
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", path, "--list", "--export"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    doc = json.loads(out)
+    return doc.get("all", {}).get("vars", {}) or doc.get("_meta", {}).get("hostvars", {}).get("localhost", {})
+
+
+def client(variables: dict):
+    if variables.get("ddbguard_target") == "local":
+        port = os.environ.get("LOCAL_AWS_PORT", "4566")
+        return boto3.client(
+            "logs",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="ddbguard-logs",
+            aws_secret_access_key="ddbguard-logs",
+        )
+    return boto3.client("logs", region_name=(variables.get("ddbguard_aws") or {}).get("region"))
+
+
+def matches(decision: dict, key: str | None) -> bool:
+    if not key:
+        return True
+    values = [v.get("S") or v.get("N") for v in (decision.get("key") or {}).values()]
+    return key in values or key == json.dumps(decision.get("key"), sort_keys=True)
+
+
+def line(table: str, at_ms: int, decision: dict) -> str:
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at_ms / 1000))
+    what = decision.get("event") or decision.get("operation") or ""
+    detail = " ".join(str(decision.get(k) or "") for k in ("action", "reason")).strip()
+    extra = f" error={decision['error']}" if decision.get("error") else ""
+    return f"{when} {table} {what} {json.dumps(decision.get('key'))} {detail} -> {decision.get('outcome')}{extra}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inventory", default=os.environ.get("INVENTORY", "inventories/local"))
+    parser.add_argument("--table", default=os.environ.get("TABLE") or None, help="one table (default: all)")
+    parser.add_argument("--outcome", default=os.environ.get("OUTCOME") or None, help="applied, failed, superseded, ...")
+    parser.add_argument("--key", default=os.environ.get("KEY") or None, help="a partition key value, or a key in JSON")
+    parser.add_argument("--since", type=float, default=float(os.environ.get("SINCE", "10")), help="minutes back")
+    parser.add_argument("--no-follow", action="store_true", help="print what is there and stop")
+    args = parser.parse_args(argv)
+
+    variables = inventory(args.inventory)
+    tables = [t["name"] for t in variables.get("ddbguard_tables", [])]
+    if args.table:
+        tables = [t for t in tables if t == args.table] or [args.table]
+    logs = client(variables)
+    start = {t: int((time.time() - args.since * 60) * 1000) for t in tables}
+    while True:
+        for table in tables:
+            group = f"/aws/lambda/{table}-change-monitor"
+            try:
+                pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=start[table])
+                events = [e for page in pages for e in page.get("events", [])]
+            except logs.exceptions.ResourceNotFoundException:
+                continue
+            for event in sorted(events, key=lambda e: e["timestamp"]):
+                start[table] = max(start[table], event["timestamp"] + 1)
+                decision = decisions.parse(event.get("message", ""))
+                if decision is None or not matches(decision, args.key):
+                    continue
+                if args.outcome and decision.get("outcome") != args.outcome:
+                    continue
+                print(line(table, event["timestamp"], decision), flush=True)
+        if args.no_follow:
+            return 0
+        time.sleep(2)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
