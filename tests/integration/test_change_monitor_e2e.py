@@ -137,6 +137,49 @@ def test_a_modified_item_is_reverted(aws):
     wait_for(lambda: strip(get(aws, "modify-1")) == item, what="the modification to be reverted")
 
 
+def _modify(aws, pk, item):
+    aws.client("dynamodb").put_item(TableName=TABLE, Item=item)
+    return item
+
+
+def test_changes_carrying_a_forged_marker_are_undone(aws):
+    """The scheme is public: the writer marks its bad images as the monitor would, with the
+    old unkeyed digest and with guessed keys. Every change is reverted all the same."""
+    import hashlib
+
+    from change_monitor import marker
+
+    good = _modify(aws, "forge-1", {"pk": {"S": "forge-1"}, "amount": {"N": "5"}, "tags": {"SS": ["a", "b"]}})
+    time.sleep(0.5)
+    bad = {**good, "amount": {"N": "0"}}
+    body = json.dumps(marker._canonical(bad), sort_keys=True, separators=(",", ":"))
+    attempts = [{"S": "ddbguard-undo:v1:1:" + hashlib.sha256(body.encode()).hexdigest()}]
+    for guess in (b"", b"ddbguard", b"e2e-orders"):
+        attempts.append(marker.Marker(MARKER, guess).value(bad, marker.UNDO, "1", replaced=good))
+    for forged in attempts:
+        _modify(aws, "forge-1", {**bad, MARKER: forged})
+        wait_for(lambda: strip(get(aws, "forge-1")) == good, what=f"the change forged with {forged} to be reverted")
+
+
+def test_a_genuine_restore_written_back_later_is_undone(aws):
+    """A replay: the monitor's own restore (image and marker intact), written back later
+    over another state, is a real change."""
+    good = put(aws, "replay-1")
+    time.sleep(0.5)
+    aws.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": {"S": "replay-1"}})
+    genuine = wait_for(lambda: get(aws, "replay-1"), what="the deleted item to come back")
+    assert strip(genuine) == good
+    time.sleep(1)
+    _modify(aws, "replay-1", {**good, "amount": {"N": "1"}})  # a bad change, reverted with a new marker
+    wait_for(lambda: strip(get(aws, "replay-1")) == good and get(aws, "replay-1") != genuine, what="the revert")
+    time.sleep(1)
+    _modify(aws, "replay-1", genuine)  # the old restore, replayed over the revert
+    # Taken for the monitor's own write, the replay would stay as written; undone, the item
+    # holds the good image under a new marker (the answer to the replay's record).
+    wait_for(lambda: get(aws, "replay-1") != genuine, what="the replay to be undone")
+    assert strip(get(aws, "replay-1")) == good
+
+
 def test_an_undo_costs_one_invocation_and_never_loops(aws):
     put(aws, "loop-1")
     time.sleep(0.5)

@@ -8,15 +8,17 @@ from change_monitor import conditions, core, marker
 from change_monitor.config import Policy, PolicyError, load_policy
 
 ATTR = "_ddbguard_undo"
-ALL = Policy(protected_events=frozenset({"REMOVE", "MODIFY", "INSERT"}))
+ALL = Policy(protected_events=frozenset({"REMOVE", "MODIFY", "INSERT"}), marker_key=b"s" * 32)
+SIGNER = ALL.marker
+ENV = {"DDBGUARD_TABLE": "orders", "DDBGUARD_MARKER_KEY": "alias/ddbguard/orders/marker"}
 
 
 def test_a_protected_delete_is_restored_while_absent(record):
     rec = record("remove")
     decision = core.decide(rec, ALL)
     assert decision.action == core.RESTORE_DELETED and decision.table == "orders"
-    assert marker.strip(decision.item, ATTR) == rec["dynamodb"]["OldImage"]
-    assert marker.is_marked(decision.item, ATTR, marker.UNDO)
+    assert SIGNER.strip(decision.item) == rec["dynamodb"]["OldImage"]
+    assert SIGNER.is_echo(decision.item, None, marker.UNDO), "its echo (OldImage: absent) is recognised"
     assert decision.condition.expression == "attribute_not_exists(#k0)"
     assert decision.condition.names == {"#k0": "pk"}
 
@@ -25,7 +27,7 @@ def test_a_protected_modification_is_reverted_while_the_item_still_equals_the_ne
     rec = record("modify")
     decision = core.decide(rec, ALL)
     assert decision.action == core.REVERT_MODIFIED
-    assert marker.strip(decision.item, ATTR) == rec["dynamodb"]["OldImage"]
+    assert SIGNER.strip(decision.item) == rec["dynamodb"]["OldImage"]
     assert decision.condition.expression == "#a0 = :a0 AND #a1 = :a1"
     assert decision.condition.values == {":a0": {"S": "order#3"}, ":a1": {"S": "cancelled"}}
     assert decision.remember == (core.item_id("orders", rec["dynamodb"]["Keys"]), rec["dynamodb"]["OldImage"])
@@ -105,15 +107,44 @@ def test_the_monitors_own_restore_is_skipped(record):
     assert core.decide(echo, ALL).reason == "own-write"
 
 
+def test_a_restore_written_by_someone_else_is_a_real_change(record):
+    """The same image and marker, with the key unknown to the writer, or replayed later."""
+    rec = record("remove")
+    forged = marker.Marker(ATTR, b"guessed").mark(rec["dynamodb"]["OldImage"], marker.UNDO, "1", replaced=None)
+    echo = record("insert")
+    echo["dynamodb"]["Keys"] = rec["dynamodb"]["Keys"]
+    echo["dynamodb"]["NewImage"] = forged
+    assert core.decide(echo, ALL).action == core.DELETE_INSERTED
+    replay = record("modify")
+    replay["dynamodb"]["Keys"] = rec["dynamodb"]["Keys"]
+    replay["dynamodb"]["OldImage"] = {"pk": {"S": "order#1"}, "amount": {"N": "1"}}  # a later good state
+    replay["dynamodb"]["NewImage"] = core.decide(rec, ALL).item  # a genuine restore, written back later
+    decision = core.decide(replay, ALL)
+    assert decision.action == core.REVERT_MODIFIED
+    assert SIGNER.strip(decision.item) == replay["dynamodb"]["OldImage"]
+
+
 def test_the_delete_echo_of_an_undone_insert_is_skipped(record):
     rec = record("remove")
-    rec["dynamodb"]["OldImage"] = marker.mark({"pk": {"S": "order#1"}}, ATTR, marker.DELETE)
+    rec["dynamodb"]["OldImage"] = SIGNER.mark({"pk": {"S": "order#1"}}, marker.DELETE, "1", replaced=None)
     assert core.decide(rec, ALL).reason == "own-write"
+    assert core.decide(rec, ALL, remembered={core.item_id("orders", rec["dynamodb"]["Keys"]): None}).reason == (
+        "own-write"
+    )
+
+
+def test_a_delete_marked_image_deleted_over_a_good_item_is_restored(record):
+    """Someone writes back a delete-marked image over a good item, then deletes it."""
+    rec = record("remove")
+    good = {"pk": {"S": "order#1"}, "amount": {"N": "5"}}
+    rec["dynamodb"]["OldImage"] = SIGNER.mark({"pk": {"S": "order#1"}}, marker.DELETE, "1", replaced=None)
+    decision = core.decide(rec, ALL, remembered={core.item_id("orders", rec["dynamodb"]["Keys"]): good})
+    assert decision.action == core.RESTORE_DELETED and SIGNER.strip(decision.item) == good
 
 
 def test_a_restored_item_deleted_again_is_restored_again(record):
     rec = record("remove")
-    rec["dynamodb"]["OldImage"] = marker.mark(rec["dynamodb"]["OldImage"], ATTR, marker.UNDO)
+    rec["dynamodb"]["OldImage"] = SIGNER.mark(rec["dynamodb"]["OldImage"], marker.UNDO, "1", replaced=None)
     assert core.decide(rec, ALL).action == core.RESTORE_DELETED
 
 
@@ -134,7 +165,7 @@ def test_a_chain_of_bad_modifications_returns_to_the_first_good_image(record):
     memory = {}
     memory.__setitem__(*core.decide(first, ALL, remembered=memory).remember)
     decision = core.decide(second, ALL, remembered=memory)
-    assert marker.strip(decision.item, ATTR) == first["dynamodb"]["OldImage"]  # paid, not cancelled
+    assert SIGNER.strip(decision.item) == first["dynamodb"]["OldImage"]  # paid, not cancelled
 
 
 def test_a_delete_after_a_bad_modification_restores_the_good_image(record):
@@ -143,7 +174,7 @@ def test_a_delete_after_a_bad_modification_restores_the_good_image(record):
     delete["dynamodb"]["Keys"] = modify["dynamodb"]["Keys"]
     delete["dynamodb"]["OldImage"] = modify["dynamodb"]["NewImage"]
     memory = dict([core.decide(modify, ALL).remember])
-    assert marker.strip(core.decide(delete, ALL, remembered=memory).item, ATTR) == modify["dynamodb"]["OldImage"]
+    assert SIGNER.strip(core.decide(delete, ALL, remembered=memory).item) == modify["dynamodb"]["OldImage"]
 
 
 def test_a_bad_insert_then_modified_is_deleted_and_then_not_restored(record):
@@ -167,12 +198,12 @@ def test_a_legitimate_re_creation_becomes_the_state_to_restore(record):
     recreate["dynamodb"]["NewImage"] = {"pk": {"S": "order#1"}, "amount": {"N": "2"}}
     second_delete = record("remove")
     second_delete["dynamodb"]["OldImage"] = recreate["dynamodb"]["NewImage"]
-    policy = Policy(protected_events=frozenset({"REMOVE"}))
+    policy = Policy(protected_events=frozenset({"REMOVE"}), marker_key=ALL.marker_key)
     memory = {}
     for rec in (first_delete, recreate):
         memory.__setitem__(*core.decide(rec, policy, remembered=memory).remember)
     decision = core.decide(second_delete, policy, remembered=memory)
-    assert marker.strip(decision.item, ATTR) == recreate["dynamodb"]["NewImage"]
+    assert SIGNER.strip(decision.item) == recreate["dynamodb"]["NewImage"]
 
 
 def test_changes_during_a_maintenance_window_become_the_good_state(record):
@@ -202,7 +233,7 @@ def test_table_name_and_arn_come_from_the_stream_arn():
 
 
 def test_policy_defaults_protect_deletes_of_every_item_in_undo_mode():
-    policy = load_policy({})
+    policy = load_policy(ENV)
     assert (policy.protected_events, policy.scope, policy.mode) == (frozenset({"REMOVE"}), "all", "undo")
 
 
@@ -224,4 +255,10 @@ def test_policy_defaults_protect_deletes_of_every_item_in_undo_mode():
 )
 def test_a_bad_policy_variable_is_named_in_the_error(env, variable):
     with pytest.raises(PolicyError, match=variable):
-        load_policy(env)
+        load_policy({**ENV, **env})
+
+
+@pytest.mark.parametrize("variable", ["DDBGUARD_TABLE", "DDBGUARD_MARKER_KEY"])
+def test_the_table_and_the_marker_key_are_required(variable):
+    with pytest.raises(PolicyError, match=variable):
+        load_policy({k: v for k, v in ENV.items() if k != variable})

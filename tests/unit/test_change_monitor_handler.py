@@ -7,27 +7,18 @@ import copy
 import datetime
 import json
 
-import pytest
-
-from change_monitor import adapter, core, marker
+from change_monitor import adapter, core
 from change_monitor.config import Policy
 from tests.fakes import FakeDynamoDb
 
 ATTR = "_ddbguard_undo"
-ALL = Policy(protected_events=frozenset({"REMOVE", "MODIFY", "INSERT"}))
-
-
-@pytest.fixture
-def handler(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    from change_monitor import handler as module
-
-    return module
+ALL = Policy(protected_events=frozenset({"REMOVE", "MODIFY", "INSERT"}), marker_key=b"s" * 32)
+SIGNER = ALL.marker
 
 
 def run(handler, records, client, policy=ALL, **kwargs):
     kwargs.setdefault("memory", handler.Memory())
-    return handler.process({"Records": records}, adapter.DynamoDbActions(client, ATTR), policy, **kwargs)
+    return handler.process({"Records": records}, adapter.DynamoDbActions(client, policy.marker), policy, **kwargs)
 
 
 def lines(capsys):
@@ -38,7 +29,7 @@ def test_a_deleted_item_is_put_back_exactly_with_binary_as_bytes(handler, record
     client = FakeDynamoDb()
     assert run(handler, [record("remove")], client) == {"batchItemFailures": []}
     stored = client.items[(repr({"S": "order#1"}),)]
-    assert marker.strip(stored, ATTR)["amount"] == {"N": "12345678901234567890123456789012345678"}
+    assert SIGNER.strip(stored)["amount"] == {"N": "12345678901234567890123456789012345678"}
     assert stored["blob"] == {"B": base64.b64decode("ZGRiZ3VhcmQ=")}
     assert stored["nested"]["M"]["list"]["L"][0] == {"BS": [b"\x01\x02", b"\x03\x04"]}
 
@@ -57,7 +48,7 @@ def test_a_modification_is_reverted_unless_the_item_changed_again(handler, recor
     client = FakeDynamoDb()
     client.items[(repr({"S": "order#3"}),)] = copy.deepcopy(rec["dynamodb"]["NewImage"])
     run(handler, [rec], client)
-    assert marker.strip(client.items[(repr({"S": "order#3"}),)], ATTR) == rec["dynamodb"]["OldImage"]
+    assert SIGNER.strip(client.items[(repr({"S": "order#3"}),)]) == rec["dynamodb"]["OldImage"]
     later = {"pk": {"S": "order#3"}, "status": {"S": "shipped"}}
     client.items[(repr({"S": "order#3"}),)] = later
     run(handler, [rec], client)  # redelivered: the newer write wins
@@ -202,6 +193,26 @@ def test_a_burst_past_the_threshold_opens_one_incident_and_one_restore_job(handl
     assert len(client.items) == 12  # item undo went on
     opened = [x for x in lines(capsys) if x.get("incident") == "opened"]
     assert len(opened) == 1 and opened[0]["next_steps"]
+    command = next(step for step in opened[0]["next_steps"] if "playbooks/restore.yml" in step)
+    assert "-e dr_restore_from_table=orders-incident-20261124T193000Z" in command
+    assert_a_real_restore_command(command)
+
+
+def assert_a_real_restore_command(command: str) -> None:
+    """The command the incident gives operators names restore.yml's real variables and values."""
+    import re
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    assert (ROOT / "playbooks" / "restore.yml").is_file()
+    specs = ROOT / "collections/ansible_collections/ddbguard/dr/roles/dr_restore/meta/argument_specs.yml"
+    options = yaml.safe_load(specs.read_text())["argument_specs"]["main"]["options"]
+    for name, value in re.findall(r"-e (\w+)=(\S+)", command):
+        assert name in options, f"{name} is not a variable of dr_restore"
+        if "choices" in options[name]:
+            assert value in options[name]["choices"], f"{name}={value}"
 
 
 def test_below_the_threshold_nothing_escalates(handler, record):
@@ -211,7 +222,7 @@ def test_below_the_threshold_nothing_escalates(handler, record):
     assert escalation.restores == []
 
 
-def test_records_that_cannot_be_undone_count_toward_an_incident(handler, record):
+def test_records_that_cannot_be_undone_count_toward_an_incident(handler, record, capsys):
     policy = Policy(mode="undo+escalate", escalation_threshold=3, audit_table="audit")
     escalation = FakeEscalation([])
     audit = FakeAudit()
@@ -220,6 +231,8 @@ def test_records_that_cannot_be_undone_count_toward_an_incident(handler, record)
     assert len(result["batchItemFailures"]) == 3
     [incident] = audit.incidents.values()
     assert incident["status"] == "no-recovery-point"
+    [opened] = [x for x in lines(capsys) if x.get("incident") == "opened"]
+    assert_a_real_restore_command(opened["next_steps"][0])
 
 
 def test_an_item_too_large_for_the_marker_is_restored_unmarked(handler, record):

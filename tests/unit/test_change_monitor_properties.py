@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from change_monitor import adapter, marker
+from change_monitor import adapter
 from change_monitor.config import Policy
 from tests.fakes import FakeDynamoDb
 
 ATTR = "_ddbguard_undo"
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2026-01-01T00:00:00.000"
 KEYS = ["k0", "k1", "k2"]
-POLICY = Policy(protected_events=frozenset({"REMOVE", "MODIFY"}), concurrency=4)
+POLICY = Policy(protected_events=frozenset({"REMOVE", "MODIFY"}), concurrency=4, marker_key=b"s" * 32)
 
 
 class StreamTable(FakeDynamoDb):
@@ -90,21 +89,11 @@ steps = st.lists(
 )
 
 
-@pytest.fixture(scope="module")
-def handler():
-    import os
-
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    from change_monitor import handler as module
-
-    return module
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(initial=st.sets(st.sampled_from(KEYS)), ops=steps)
 def test_the_table_ends_as_the_legitimate_writes_left_it(handler, initial, ops):
     table = StreamTable()
-    actions = adapter.DynamoDbActions(table, ATTR)
+    actions = adapter.DynamoDbActions(table, POLICY.marker)
     memory = handler.Memory()
     model: dict[str, str] = {}
     for pk in sorted(initial):
@@ -141,5 +130,5 @@ def test_the_table_ends_as_the_legitimate_writes_left_it(handler, initial, ops):
         invoke(5)
         assert processed <= 3 * writes + 10, "the monitor keeps producing records: a loop"
 
-    final = {item["pk"]["S"]: marker.strip(item, ATTR)["v"]["S"] for item in table.items.values()}
+    final = {item["pk"]["S"]: POLICY.marker.strip(item)["v"]["S"] for item in table.items.values()}
     assert final == model

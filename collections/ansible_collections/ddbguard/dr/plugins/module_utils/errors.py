@@ -37,3 +37,11 @@ class BackupVaultErrorHandler(DdbguardErrorHandler):
     @classmethod
     def _is_missing(cls) -> Any:
         return is_boto3_error_code(["AccessDeniedException", "ResourceNotFoundException"])
+
+
+class KmsErrorHandler(DdbguardErrorHandler):
+    """KMS answers ``NotFoundException`` for a key or alias that does not exist."""
+
+    @classmethod
+    def _is_missing(cls) -> Any:
+        return is_boto3_error_code("NotFoundException")

@@ -7,6 +7,7 @@ botocore's ``standard`` retry mode (clients are built by the handler).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import time
@@ -29,9 +30,9 @@ def _wire_values(kwargs: dict[str, Any]) -> dict[str, Any]:
 class DynamoDbActions:
     """Executes one ``core.Decision`` with conditional DynamoDB writes."""
 
-    def __init__(self, client: Any, marker_attribute: str = "_ddbguard_undo") -> None:
+    def __init__(self, client: Any, signer: marker.Marker) -> None:
         self._client = client
-        self._marker = marker_attribute
+        self._marker = signer
 
     def execute(self, decision: core.Decision) -> str:
         if decision.action in (core.RESTORE_DELETED, core.REVERT_MODIFIED):
@@ -59,7 +60,7 @@ class DynamoDbActions:
                 # as it was, unmarked. Its echo is still harmless: the good state the
                 # handler remembers turns the "undo" of the echo into an unchanged write,
                 # which makes no stream record.
-                item = marker.strip(item, self._marker)
+                item = self._marker.strip(item)
                 self._client.put_item(
                     TableName=decision.table, Item=images.to_wire(item), **_wire_values(condition.kwargs())
                 )
@@ -80,15 +81,17 @@ class DynamoDbActions:
         if current is None:
             return False
         current = images.from_wire(current)
-        older = marker.undone_sequence(current, self._marker)
+        older = self._marker.undone_sequence(current)
         if older is None or older >= int(decision.sequence):
             return False
-        return self._put(decision, conditions.still_equals(current))
+        # Marked anew: this write replaces ``current``, and its echo shows that as OldImage.
+        item = self._marker.mark(decision.item, marker.UNDO, decision.sequence, replaced=current)
+        return self._put(dataclasses.replace(decision, item=item), conditions.still_equals(current))
 
     def _delete_inserted(self, decision: core.Decision) -> str:
         """Mark the inserted item (while it still equals what was inserted), then delete it
         while it still carries that mark. The REMOVE echo then shows the delete marker."""
-        value = marker.marker_value(decision.item, self._marker, marker.DELETE, decision.sequence)
+        value = self._marker.value(decision.item, marker.DELETE, decision.sequence, replaced=decision.item)
         key = images.to_wire(decision.keys)
         self._client.update_item(
             TableName=decision.table,
@@ -97,13 +100,15 @@ class DynamoDbActions:
             **_wire_values(
                 conditions.Condition(
                     decision.condition.expression,
-                    {**decision.condition.names, "#m": self._marker},
+                    {**decision.condition.names, "#m": self._marker.attribute},
                     {**decision.condition.values, ":m": value},
                 ).kwargs()
             ),
         )
         self._client.delete_item(
-            TableName=decision.table, Key=key, **_wire_values(conditions.holds_marker(self._marker, value).kwargs())
+            TableName=decision.table,
+            Key=key,
+            **_wire_values(conditions.holds_marker(self._marker.attribute, value).kwargs()),
         )
         return APPLIED
 

@@ -14,13 +14,15 @@ function fails loudly on its first invocation instead of guessing.
 | ``DDBGUARD_MARKER_ATTRIBUTE`` | attribute of the monitor's own writes | _ddbguard_undo |
 | ``DDBGUARD_VERSION_ATTRIBUTE`` | version attribute checked instead of whole images | |
 | ``DDBGUARD_MAINTENANCE_PARAMETER`` | SSM parameter holding the end (ISO 8601) of a maintenance window | |
+| ``DDBGUARD_MAINTENANCE_MAX_SECONDS`` | the furthest ahead a window's end may be (60-604800) | 86400 |
 | ``DDBGUARD_AUDIT_TABLE`` | table receiving audit records, incidents and counters | |
 | ``DDBGUARD_CONCURRENCY`` | keys undone in parallel within a batch (1-64) | 16 |
 | ``DDBGUARD_ESCALATION_THRESHOLD`` | protected changes (or failed undos) in a window that open an incident | 100 |
 | ``DDBGUARD_ESCALATION_WINDOW_SECONDS`` | length of that window (10-86400) | 300 |
 | ``DDBGUARD_BACKUP_VAULT`` | vault whose recovery points an incident restores | |
 | ``DDBGUARD_RESTORE_ROLE_ARN`` | role AWS Backup assumes for that restore | |
-| ``DDBGUARD_TABLE`` | the protected table, named by sanctioned operations (``operations``) | |
+| ``DDBGUARD_TABLE`` | the protected table (required): derives the marker key, named by sanctioned operations | |
+| ``DDBGUARD_MARKER_KEY`` | KMS HMAC key (ARN or alias) from which the marker key is derived (required) | |
 | ``DDBGUARD_CANARY_PREFIX`` | key prefix of the drill's canaries, the only keys it retires | ddbguard-canary# |
 """
 
@@ -29,7 +31,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from change_monitor.marker import Marker
 
 EVENT_TYPES = ("INSERT", "MODIFY", "REMOVE")
 MODES = ("audit", "undo", "undo+escalate")
@@ -54,6 +58,7 @@ class Policy:
     marker_attribute: str = "_ddbguard_undo"
     version_attribute: str = ""
     maintenance_parameter: str = ""
+    maintenance_max_seconds: int = 86400
     audit_table: str = ""
     concurrency: int = 16
     escalation_threshold: int = 100
@@ -62,6 +67,13 @@ class Policy:
     restore_role_arn: str = ""
     table: str = ""
     canary_prefix: str = "ddbguard-canary#"
+    marker_key_id: str = ""
+    # The secret marker key, derived at cold start from ``marker_key_id`` (never from the environment).
+    marker_key: bytes = field(default=b"", repr=False, compare=False)
+
+    @property
+    def marker(self) -> Marker:
+        return Marker(self.marker_attribute, self.marker_key)
 
     @property
     def escalates(self) -> bool:
@@ -104,15 +116,20 @@ def load_policy(env: Mapping[str, str] | None = None) -> Policy:
         "flag_attribute": env.get("DDBGUARD_FLAG_ATTRIBUTE", ""),
         "version_attribute": env.get("DDBGUARD_VERSION_ATTRIBUTE", ""),
     }
-    for field, value in names.items():
-        if (value or field in ("marker_attribute", "partition_key")) and not _NAME.match(value):
-            raise PolicyError(f"DDBGUARD_{field.upper()} must be an attribute name of 1-255 characters; got {value!r}")
+    for name, value in names.items():
+        if (value or name in ("marker_attribute", "partition_key")) and not _NAME.match(value):
+            raise PolicyError(f"DDBGUARD_{name.upper()} must be an attribute name of 1-255 characters; got {value!r}")
     if scope == "key-prefix" and not env.get("DDBGUARD_KEY_PREFIX"):
         raise PolicyError("DDBGUARD_KEY_PREFIX is required when DDBGUARD_SCOPE=key-prefix")
     if scope == "attribute-flag" and not names["flag_attribute"]:
         raise PolicyError("DDBGUARD_FLAG_ATTRIBUTE is required when DDBGUARD_SCOPE=attribute-flag")
     if names["version_attribute"] == names["marker_attribute"]:
         raise PolicyError("DDBGUARD_VERSION_ATTRIBUTE must differ from DDBGUARD_MARKER_ATTRIBUTE")
+    for name in ("DDBGUARD_TABLE", "DDBGUARD_MARKER_KEY"):
+        if not env.get(name):
+            raise PolicyError(f"{name} is required")
+    if not re.match(r"^[A-Za-z0-9_.-]{3,255}$", env["DDBGUARD_TABLE"]):
+        raise PolicyError(f"DDBGUARD_TABLE must be a DynamoDB table name; got {env['DDBGUARD_TABLE']!r}")
     if mode == "undo+escalate":
         for name in ("DDBGUARD_AUDIT_TABLE", "DDBGUARD_BACKUP_VAULT", "DDBGUARD_RESTORE_ROLE_ARN"):
             if not env.get(name):
@@ -123,6 +140,7 @@ def load_policy(env: Mapping[str, str] | None = None) -> Policy:
         key_prefix=env.get("DDBGUARD_KEY_PREFIX", ""),
         mode=mode,
         maintenance_parameter=env.get("DDBGUARD_MAINTENANCE_PARAMETER", ""),
+        maintenance_max_seconds=_int(env, "DDBGUARD_MAINTENANCE_MAX_SECONDS", 86400, 60, 604800),
         audit_table=env.get("DDBGUARD_AUDIT_TABLE", ""),
         concurrency=_int(env, "DDBGUARD_CONCURRENCY", 16, 1, 64),
         escalation_threshold=_int(env, "DDBGUARD_ESCALATION_THRESHOLD", 100, 1, 1_000_000),
@@ -131,5 +149,6 @@ def load_policy(env: Mapping[str, str] | None = None) -> Policy:
         restore_role_arn=env.get("DDBGUARD_RESTORE_ROLE_ARN", ""),
         table=env.get("DDBGUARD_TABLE", ""),
         canary_prefix=env.get("DDBGUARD_CANARY_PREFIX", "ddbguard-canary#"),
+        marker_key_id=env["DDBGUARD_MARKER_KEY"],
         **names,
     )

@@ -116,13 +116,18 @@ def decide(
     base = dict(
         table=table_name(record["eventSourceARN"]), keys=ddb.get("Keys") or {}, sequence=ddb.get("SequenceNumber", "0")
     )
-    attr = policy.marker_attribute
+    signer = policy.marker
     ident = item_id(base["table"], base["keys"])
     after = None if event == "REMOVE" else new  # the item's state after this change
+    good = (remembered or {}).get(ident, _UNKNOWN)
 
-    if event in ("INSERT", "MODIFY") and marker.is_own_write(new, attr):
+    if event in ("INSERT", "MODIFY") and (
+        signer.is_echo(new, old, marker.UNDO) or signer.is_echo(new, old, marker.DELETE)
+    ):
         return Decision(SKIP, "own-write", **base)
-    if event == "REMOVE" and marker.is_marked(old, attr, marker.DELETE):
+    # The monitor deletes an item only when its good state is "absent"; a delete-marked
+    # image written back by someone else over a good item is deleted by a real change.
+    if event == "REMOVE" and signer.parse(old, marker.DELETE) and (good is None or good is _UNKNOWN):
         return Decision(SKIP, "own-write", **base)
     if event not in policy.protected_events:
         return Decision(SKIP, "not-protected", remember=(ident, after), **base)
@@ -139,7 +144,6 @@ def decide(
 
     # The state to return to: the latest good state of the item, when earlier records told
     # it; else the state before this change.
-    good = (remembered or {}).get(ident, _UNKNOWN)
     if good is _UNKNOWN:
         good = None if event == "INSERT" else old
     keep = (ident, good)
@@ -149,7 +153,7 @@ def decide(
         return Decision(
             RESTORE_DELETED,
             "protected-change",
-            item=marker.mark(good, attr, marker.UNDO, base["sequence"]),
+            item=signer.mark(good, marker.UNDO, base["sequence"], replaced=None),
             condition=conditions.absent(base["keys"]),
             remember=keep,
             **base,
@@ -163,7 +167,7 @@ def decide(
     return Decision(
         REVERT_MODIFIED,
         "protected-change",
-        item=marker.mark(good, attr, marker.UNDO, base["sequence"]),
+        item=signer.mark(good, marker.UNDO, base["sequence"], replaced=new),
         condition=guard,
         remember=keep,
         **base,

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import threading
@@ -23,7 +24,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from change_monitor import adapter, core, metrics, operations
+from change_monitor import adapter, core, marker, metrics, operations
+from change_monitor import maintenance as maintenance_state
 from change_monitor.config import Policy, load_policy
 from change_monitor.maintenance import MaintenanceWindow
 
@@ -34,11 +36,13 @@ AUDITED = "audited"
 def _clients(policy: Policy) -> dict[str, Any]:
     config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=policy.concurrency + 4)
     ddb = boto3.client("dynamodb", config=config)
-    out: dict[str, Any] = {"actions": adapter.DynamoDbActions(ddb, policy.marker_attribute), "ddb": ddb}
+    out: dict[str, Any] = {"actions": adapter.DynamoDbActions(ddb, policy.marker), "ddb": ddb}
     if policy.audit_table:
         out["audit"] = adapter.AuditTrail(ddb, boto3.resource("dynamodb", config=config).Table(policy.audit_table))
     if policy.maintenance_parameter:
-        out["window"] = MaintenanceWindow(boto3.client("ssm", config=config), policy.maintenance_parameter)
+        out["window"] = MaintenanceWindow(
+            boto3.client("ssm", config=config), policy.maintenance_parameter, policy.maintenance_max_seconds
+        )
     if policy.escalates:
         out["escalation"] = adapter.Escalation(
             boto3.client("backup", config=config), policy.backup_vault, policy.restore_role_arn
@@ -66,7 +70,22 @@ class Memory:
                 self._items.popitem(last=False)
 
 
-POLICY = load_policy()
+def marker_key(kms: Any, key_id: str, table: str) -> bytes:
+    """The table's secret marker key: a MAC, by the KMS HMAC key, of the table's name.
+
+    Only a principal allowed ``kms:GenerateMac`` on that key (the monitor's execution role)
+    can derive it. Called once per container; any failure fails the cold start, loudly."""
+    message = marker.DERIVATION.format(table=table).encode("utf-8")
+    return kms.generate_mac(KeyId=key_id, MacAlgorithm="HMAC_SHA_256", Message=message)["Mac"]
+
+
+def _policy() -> Policy:
+    policy = load_policy()
+    kms = boto3.client("kms", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    return dataclasses.replace(policy, marker_key=marker_key(kms, policy.marker_key_id, policy.table))
+
+
+POLICY = _policy()
 CLIENTS = _clients(POLICY)
 MEMORY = Memory()
 
@@ -118,7 +137,8 @@ def process(
 ) -> dict[str, list]:
     records = event.get("Records", [])
     memory = MEMORY if memory is None else memory
-    maintenance_open = window.is_open() if window else False
+    maintenance = window.state() if window else maintenance_state.CLOSED
+    maintenance_open = maintenance == maintenance_state.OPEN
     results: list[tuple[core.Decision | None, str, str | None] | None] = [None] * len(records)
 
     def run(group: list[tuple[int, dict[str, Any]]]) -> None:
@@ -145,6 +165,8 @@ def process(
             run(group)
 
     counts: Counter = Counter()
+    if maintenance in maintenance_state.REFUSALS:
+        counts["MaintenanceRefused"] += 1
     failed, undone, protected_at = [], [], []
     for record, result in zip(records, results, strict=True):
         if result is None:
@@ -244,16 +266,20 @@ def _escalate(
 
 def _operator(table: str, changes: int, first_change_at: str, point: str | None, target: str | None) -> None:
     """The incident line an operator (and the alarm on it) acts upon."""
-    steps = (
-        [
+    if point:
+        steps = [
             f"Wait for the restore job into {target} (aws backup describe-restore-job).",
-            f"Compare {target} with {table}, then copy back the affected items (surgical restore), "
-            "or cut over to the restored table (playbooks/restore.yml).",
+            "Compare it with the live table and copy back the damaged items, conditionally: "
+            f"ansible-playbook playbooks/restore.yml -e dr_restore_table={table} -e dr_restore_from_table={target} "
+            "-e dr_restore_mode=copy-diff (check mode first, with --check, shows what would be copied).",
             "Find the writer that caused the burst before closing the incident.",
         ]
-        if point
-        else [f"No recovery point of {table} predates {first_change_at}: restore with PITR to just before it."]
-    )
+    else:
+        steps = [
+            f"No recovery point of {table} predates {first_change_at}: restore with PITR to just before it: "
+            f"ansible-playbook playbooks/restore.yml -e dr_restore_table={table} -e dr_restore_source=point-in-time "
+            f"-e dr_restore_time=<just before {first_change_at}> -e dr_restore_mode=plan"
+        ]
     print(
         json.dumps(
             {
@@ -272,14 +298,12 @@ def _operator(table: str, changes: int, first_change_at: str, point: str | None,
 def run_operation(event: dict[str, Any], client: Any, policy: Policy = POLICY, memory: Memory | None = None) -> dict:
     """A sanctioned write asked by an operator (see ``operations``): one log line per write."""
     memory = MEMORY if memory is None else memory
-    if not policy.table:
-        return {"error": "DDBGUARD_TABLE is not set: this monitor takes no operations"}
     try:
         name, writes = operations.parse(event, policy.table, policy.partition_key, policy.canary_prefix)
     except operations.OperationError as exc:
         print(json.dumps({"operation": event.get("ddbguard"), "outcome": operations.REFUSED, "error": str(exc)}))
         return {"error": str(exc)}
-    results = operations.execute(name, writes, client, policy.table, policy.marker_attribute)
+    results = operations.execute(name, writes, client, policy.table, policy.marker)
     for write, result in zip(writes, results, strict=True):
         if result["outcome"] == operations.APPLIED:
             memory.put(core.item_id(policy.table, write.key), write.image)  # the new good state

@@ -1,41 +1,68 @@
 """The maintenance window: while open, protected changes are only audited.
 
-The window is an SSM parameter whose value is the window's end, as an ISO 8601 time
-(``2026-11-24T18:00:00Z``). The window is open while now is before it. A missing or
-unreadable parameter means closed: protection fails safe. The answer is cached for a
-few seconds so that a burst does not call SSM once per batch.
+The window is an SSM parameter whose value is the window's end, as an ISO 8601 time with
+its time zone (``2026-11-24T18:00:00Z``). The window is open while now is before it, and
+only within limits, so that a typo cannot switch protection off for long:
+
+- a missing, empty or unreadable value means closed (protection fails safe);
+- an end without a time zone is refused: whose 18:00 would it be?
+- an end more than ``DDBGUARD_MAINTENANCE_MAX_SECONDS`` ahead (default 24 h) is refused;
+- an end more than a minute in the past is a window that has ended (a wrong date?).
+
+``1970-01-01T00:00:00Z`` (the value the role creates) and ``closed`` mean no window. Any
+other value that does not open the window keeps protection on and says so: one log line (``maintenance: refused``)
+per reading, and the ``MaintenanceRefused`` metric. The answer is cached for a few
+seconds so that a burst does not call SSM once per batch.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import time
 from typing import Any
 
 CACHE_SECONDS = 5.0
+OPEN = "open"
+CLOSED = "closed"
+ENDED = "ended"
+NO_TIME_ZONE = "no-time-zone"
+TOO_FAR_AHEAD = "too-far-ahead"
+UNREADABLE = "unreadable"
+REFUSALS = (NO_TIME_ZONE, TOO_FAR_AHEAD, UNREADABLE, ENDED)
+PAST_GRACE_SECONDS = 60
+# Values that mean "no window": the role creates the parameter with the first one.
+CLOSED_VALUES = ("1970-01-01T00:00:00Z", "closed", "")
 
 
-def window_open(value: str | None, now: float) -> bool:
-    """Whether a parameter value (the window's end) is still in the future."""
-    if not value:
-        return False
+def window_state(value: str | None, now: float, max_seconds: int) -> str:
+    """The state of a window whose end is ``value``: ``open``, ``closed`` (none set),
+    ``ended``, or a refusal (``no-time-zone``, ``too-far-ahead``, ``unreadable``)."""
+    if value is None or value.strip() in CLOSED_VALUES:
+        return CLOSED
     try:
         end = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        return False
+        return UNREADABLE
     if end.tzinfo is None:
-        end = end.replace(tzinfo=datetime.UTC)
-    return now < end.timestamp()
+        return NO_TIME_ZONE
+    left = end.timestamp() - now
+    if left > max_seconds:
+        return TOO_FAR_AHEAD
+    if left <= 0:
+        return ENDED if -left > PAST_GRACE_SECONDS else CLOSED
+    return OPEN
 
 
 class MaintenanceWindow:
-    def __init__(self, ssm: Any, parameter: str, clock=time.time) -> None:
+    def __init__(self, ssm: Any, parameter: str, max_seconds: int = 86400, clock=time.time) -> None:
         self._ssm = ssm
         self._parameter = parameter
+        self._max_seconds = max_seconds
         self._clock = clock
-        self._cached: tuple[float, bool] | None = None
+        self._cached: tuple[float, str] | None = None
 
-    def is_open(self) -> bool:
+    def state(self) -> str:
         now = self._clock()
         if self._cached and now - self._cached[0] < CACHE_SECONDS:
             return self._cached[1]
@@ -43,6 +70,12 @@ class MaintenanceWindow:
             value = self._ssm.get_parameter(Name=self._parameter)["Parameter"]["Value"]
         except self._ssm.exceptions.ParameterNotFound:
             value = None
-        state = window_open(value, now)
+        state = window_state(value, now, self._max_seconds)
+        if state in REFUSALS:
+            line = {"maintenance": "refused", "reason": state, "parameter": self._parameter, "value": value}
+            print(json.dumps(line, sort_keys=True))
         self._cached = (now, state)
         return state
+
+    def is_open(self) -> bool:
+        return self.state() == OPEN

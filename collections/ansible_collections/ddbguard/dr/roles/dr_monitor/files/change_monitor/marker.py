@@ -1,41 +1,54 @@
-"""The marker: how the monitor recognises its own writes.
+"""The marker: how the monitor recognises its own writes, and why nobody else can make one.
 
-When the monitor writes, it adds one attribute whose value is a digest of the image it
-wrote. The stream record of that write carries the attribute, and the digest matches the
-rest of the image, so the record is skipped.
+When the monitor writes, it adds one attribute whose value is a MAC (HMAC-SHA-256) over
+the write: its kind, the stream record it answered, the state it replaced and the image
+it wrote (keys included). The key of that MAC is derived once per container from a KMS
+HMAC key that only the monitor's execution role may use (``GenerateMac``); it never
+leaves the function's memory. See ``handler.marker_key`` and ``lambda/README.md``.
 
-The marker is bound to that one write, not a sticky flag. Any later change to the item,
-such as an UpdateItem that keeps the attribute but changes another value, no longer
-matches the digest and is treated as a real change. A PutItem that replaces the item
-drops the attribute altogether.
+What each part of the MAC stops:
+
+- the key: a writer who knows the scheme cannot compute a valid marker (forgery);
+- the table name in the key derivation: a marker copied from another table fails
+  (transplant across tables);
+- the image, keys included: a marker copied onto other content or another item fails
+  (transplant within a table), and any later change to the item voids it;
+- the replaced state (``prev``): the stream record of the monitor's write shows, as its
+  OldImage, the exact state the write was conditional on. A marked image written back
+  later (a replay) replaces some other state, so its record is a real change.
 
 Two kinds, so that one never stands for the other:
 
-- ``undo``: on an image the monitor put back (restore of a delete or a modification).
-  Its INSERT or MODIFY echo is skipped. If the application later deletes that item,
-  the REMOVE is a real change and is undone again.
-- ``delete``: set on an inserted item just before the monitor deletes it. The REMOVE
-  echo of that delete carries it in its OldImage and is skipped.
+- ``undo``: on an image the monitor put back (restore of a delete or a modification, or
+  a sanctioned restore). Its INSERT or MODIFY echo is skipped.
+- ``delete``: set on an item just before the monitor deletes it. The echo of the marking
+  update is skipped (its OldImage is the state the mark was conditional on), and so is
+  the REMOVE echo of the delete, when the item's good state is "absent" (see ``core``).
 
 The marker also names the stream record it answered (its sequence number), so that a
 restore made from an older record can give way to one made from a newer record (see
 ``adapter``).
 
-Images are DynamoDB JSON (``{"S": "..."}``, ``{"N": "..."}``, ...). The digest uses a
+Images are DynamoDB JSON (``{"S": "..."}``, ``{"N": "..."}``, ...). Digests use a
 canonical form in which set members are sorted, since DynamoDB does not keep their order.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 UNDO = "undo"
 DELETE = "delete"
-_PREFIXES = {UNDO: "ddbguard-undo:v1:", DELETE: "ddbguard-delete:v1:"}
-PREFIX = _PREFIXES[UNDO]
+VERSION = "v2"
+_PREFIXES = {UNDO: f"ddbguard-undo:{VERSION}:", DELETE: f"ddbguard-delete:{VERSION}:"}
+ABSENT = "absent"  # the replaced state of a write conditional on the item not existing
 _SET_TYPES = ("SS", "NS", "BS")
+# The message that derives a table's marker key from the KMS HMAC key (GenerateMac).
+DERIVATION = "ddbguard-marker-" + VERSION + "|{table}"
 
 
 def _canonical(value: Any) -> Any:
@@ -52,54 +65,64 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def digest(image: dict[str, Any], marker_attribute: str) -> str:
-    """Digest of an image, ignoring the marker attribute itself."""
-    body = {k: _canonical(v) for k, v in image.items() if k != marker_attribute}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _text(image: dict[str, Any]) -> str:
+    return json.dumps(_canonical(image), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def marker_value(image: dict[str, Any], marker_attribute: str, kind: str = UNDO, sequence: str = "0") -> dict[str, str]:
-    """The marker attribute's value for ``image`` (DynamoDB JSON), answering record ``sequence``."""
-    return {"S": f"{_PREFIXES[kind]}{int(sequence)}:{digest(image, marker_attribute)}"}
+def state_digest(image: dict[str, Any] | None) -> str:
+    """Fingerprint of a whole state (any marker included); ``absent`` for no item."""
+    if image is None:
+        return ABSENT
+    return hashlib.sha256(_text(image).encode("utf-8")).hexdigest()[:32]
 
 
-def mark(image: dict[str, Any], marker_attribute: str, kind: str = UNDO, sequence: str = "0") -> dict[str, Any]:
-    """``image`` with a marker of ``kind`` bound to its content and to record ``sequence``."""
-    marked = {k: v for k, v in image.items() if k != marker_attribute}
-    marked[marker_attribute] = marker_value(marked, marker_attribute, kind, sequence)
-    return marked
+@dataclass(frozen=True)
+class Marker:
+    """The marker attribute and the secret key that signs the monitor's writes."""
 
+    attribute: str = "_ddbguard_undo"
+    key: bytes = field(default=b"", repr=False)
 
-def _parse(image: dict[str, Any] | None, marker_attribute: str, kind: str) -> int | None:
-    """The sequence number in a valid marker of ``kind``, or None."""
-    if not image:
-        return None
-    prefix = _PREFIXES[kind]
-    value = (image.get(marker_attribute) or {}).get("S", "")
-    if not value.startswith(prefix):
-        return None
-    sequence, _sep, mark_digest = value[len(prefix) :].partition(":")
-    if not sequence.isdigit() or mark_digest != digest(image, marker_attribute):
-        return None
-    return int(sequence)
+    def strip(self, image: dict[str, Any]) -> dict[str, Any]:
+        """The image without the marker: what the application wrote."""
+        return {k: v for k, v in image.items() if k != self.attribute}
 
+    def _mac(self, image: dict[str, Any], kind: str, sequence: int, prev: str) -> str:
+        message = f"{kind}|{sequence}|{prev}|{_text(self.strip(image))}"
+        return hmac.new(self.key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
-def is_marked(image: dict[str, Any] | None, marker_attribute: str, kind: str) -> bool:
-    """True when ``image`` is exactly an image the monitor marked with ``kind``."""
-    return _parse(image, marker_attribute, kind) is not None
+    def value(self, image: dict[str, Any], kind: str, sequence: str, replaced: dict[str, Any] | None) -> dict[str, str]:
+        """The marker's value (DynamoDB JSON) for writing ``image`` over state ``replaced``."""
+        seq, prev = int(sequence), state_digest(replaced)
+        return {"S": f"{_PREFIXES[kind]}{seq}:{prev}:{self._mac(image, kind, seq, prev)}"}
 
+    def mark(self, image: dict[str, Any], kind: str, sequence: str, replaced: dict[str, Any] | None) -> dict[str, Any]:
+        """``image`` with a marker of ``kind``, answering record ``sequence``, replacing ``replaced``."""
+        marked = self.strip(image)
+        marked[self.attribute] = self.value(marked, kind, sequence, replaced)
+        return marked
 
-def undone_sequence(image: dict[str, Any] | None, marker_attribute: str) -> int | None:
-    """For an unchanged restore of the monitor: the sequence number of the record it answered."""
-    return _parse(image, marker_attribute, UNDO)
+    def parse(self, image: dict[str, Any] | None, kind: str) -> tuple[int, str] | None:
+        """(sequence, replaced-state digest) of a marker of ``kind`` whose MAC holds, else None."""
+        if not image:
+            return None
+        raw = (image.get(self.attribute) or {}).get("S", "")
+        prefix = _PREFIXES[kind]
+        if not isinstance(raw, str) or not raw.startswith(prefix):
+            return None
+        sequence, _sep, rest = raw[len(prefix) :].partition(":")
+        prev, _sep, mac = rest.partition(":")
+        if not sequence.isdigit() or not prev or not mac:
+            return None
+        expected = self._mac(image, kind, int(sequence), prev)
+        return (int(sequence), prev) if hmac.compare_digest(mac, expected) else None
 
+    def is_echo(self, new: dict[str, Any] | None, old: dict[str, Any] | None, kind: str) -> bool:
+        """True when ``old`` -> ``new`` is exactly a write the monitor made with ``kind``."""
+        parsed = self.parse(new, kind)
+        return parsed is not None and hmac.compare_digest(parsed[1], state_digest(old))
 
-def is_own_write(image: dict[str, Any] | None, marker_attribute: str) -> bool:
-    """True when ``image`` is exactly an image the monitor wrote (either kind)."""
-    return is_marked(image, marker_attribute, UNDO) or is_marked(image, marker_attribute, DELETE)
-
-
-def strip(image: dict[str, Any], marker_attribute: str) -> dict[str, Any]:
-    """The image without the marker: what the application wrote."""
-    return {k: v for k, v in image.items() if k != marker_attribute}
+    def undone_sequence(self, image: dict[str, Any] | None) -> int | None:
+        """For an unchanged restore of the monitor: the sequence number of the record it answered."""
+        parsed = self.parse(image, UNDO)
+        return parsed[0] if parsed else None

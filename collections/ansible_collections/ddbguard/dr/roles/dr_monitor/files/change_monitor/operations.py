@@ -81,7 +81,7 @@ def parse(event: dict[str, Any], table: str, partition_key: str, canary_prefix: 
     return name, writes
 
 
-def execute(name: str, writes: list[Write], client: Any, table: str, marker_attribute: str) -> list[dict[str, Any]]:
+def execute(name: str, writes: list[Write], client: Any, table: str, signer: marker.Marker) -> list[dict[str, Any]]:
     """Carry out the writes in order; one result per write (key, outcome)."""
     results = []
     for write in writes:
@@ -92,14 +92,14 @@ def execute(name: str, writes: list[Write], client: Any, table: str, marker_attr
                 if current is None:
                     results.append({"key": write.key, "outcome": SUPERSEDED})
                     continue
-                _delete_marked(client, table, key, images.from_wire(current), marker_attribute)
+                _delete_marked(client, table, key, images.from_wire(current), signer)
             elif write.image is None:
                 if write.expected is None:
                     results.append({"key": write.key, "outcome": SUPERSEDED})  # nothing to delete
                     continue
-                _delete_marked(client, table, key, write.expected, marker_attribute)
+                _delete_marked(client, table, key, write.expected, signer)
             else:
-                item = marker.mark(write.image, marker_attribute, marker.UNDO, "0")
+                item = signer.mark(write.image, marker.UNDO, "0", replaced=write.expected)
                 client.put_item(TableName=table, Item=images.to_wire(item), **_wire(write.condition()))
             results.append({"key": write.key, "outcome": APPLIED})
         except client.exceptions.ConditionalCheckFailedException:
@@ -108,21 +108,21 @@ def execute(name: str, writes: list[Write], client: Any, table: str, marker_attr
 
 
 def _delete_marked(
-    client: Any, table: str, key: dict[str, Any], current: dict[str, Any], marker_attribute: str
+    client: Any, table: str, key: dict[str, Any], current: dict[str, Any], signer: marker.Marker
 ) -> None:
     """Delete an item the way the monitor deletes: mark it while it still equals ``current``,
     then delete it while it carries that mark. Its REMOVE echo then shows the delete marker
     and is skipped; a deletion without it would be a protected delete, and undone."""
-    value = marker.marker_value(current, marker_attribute, marker.DELETE, "0")
+    value = signer.value(current, marker.DELETE, "0", replaced=current)
     guard = conditions.still_equals(current)
-    names, values = {**guard.names, "#m": marker_attribute}, {**guard.values, ":m": value}
+    names, values = {**guard.names, "#m": signer.attribute}, {**guard.values, ":m": value}
     client.update_item(
         TableName=table,
         Key=key,
         UpdateExpression="SET #m = :m",
         **_wire(conditions.Condition(guard.expression, names, values)),
     )
-    client.delete_item(TableName=table, Key=key, **_wire(conditions.holds_marker(marker_attribute, value)))
+    client.delete_item(TableName=table, Key=key, **_wire(conditions.holds_marker(signer.attribute, value)))
 
 
 def _wire(condition: conditions.Condition) -> dict[str, Any]:

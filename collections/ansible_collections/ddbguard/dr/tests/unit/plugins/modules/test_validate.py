@@ -15,6 +15,7 @@ from ansible_collections.ddbguard.dr.plugins.modules import (
     dynamodb_point_in_time_restore,
     dynamodb_table_protection,
     dynamodb_undo_probe,
+    kms_hmac_key,
 )
 
 ROLE = "arn:aws:iam::123456789012:role/restore"
@@ -110,3 +111,29 @@ def test_dynamodb_undo_probe(given, problem):
     base = params(spec, table="t", key={"pk": {"S": "k"}}, expected={"pk": {"S": "k"}, "a": {"S": "same"}})
     assert dynamodb_undo_probe.validate(base) == []
     assert any(p.startswith(problem) for p in dynamodb_undo_probe.validate(dict(base, **given)))
+
+
+def test_kms_hmac_key():
+    good = params(kms_hmac_key.ARGUMENT_SPEC, alias="ddbguard/orders/marker", policy={"Version": "2012-10-17"})
+    assert kms_hmac_key.validate(good) == []
+    assert kms_hmac_key.validate(dict(good, alias="alias/x")) == [
+        "alias must be given without the alias/ prefix and not under aws/, got 'alias/x'"
+    ]
+    assert "alias may hold" in kms_hmac_key.validate(dict(good, alias="a b"))[0]
+    assert kms_hmac_key.validate(dict(good, policy=None)) == ["policy is required with state=present"]
+    assert kms_hmac_key.validate(dict(good, policy=None, state="absent")) == []
+    assert "pending_window_days must be 7-30" in kms_hmac_key.validate(dict(good, pending_window_days=3))[0]
+
+
+def test_kms_hmac_key_differences_compare_policy_as_data_and_leave_other_tags():
+    current = {"policy": {"a": 1, "b": [1]}, "description": "d", "tags": {"team": "dr", "other": "x"}}
+    wanted = params(
+        kms_hmac_key.ARGUMENT_SPEC, alias="k", policy={"b": [1], "a": 1}, description="d", tags={"team": "dr"}
+    )
+    assert kms_hmac_key.differences(current, wanted) == {}
+    changed = dict(wanted, description="e", tags={"team": "sre"}, policy={"a": 2})
+    assert kms_hmac_key.differences(current, changed) == {
+        "policy": {"a": 2},
+        "description": "e",
+        "tags": {"team": "sre"},
+    }

@@ -1,0 +1,97 @@
+"""The maintenance window opens only within its limits; anything else keeps protection on."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from change_monitor import maintenance
+
+NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC).timestamp()
+DAY = 86400
+
+
+@pytest.mark.parametrize(
+    ("value", "state"),
+    [
+        ("2026-11-25T13:00:00Z", maintenance.OPEN),
+        ("2026-11-25T14:00:00+01:00", maintenance.OPEN),  # 13:00 UTC
+        ("2026-11-26T11:59:00Z", maintenance.OPEN),  # just under 24 h ahead
+        ("2026-11-26T12:01:00Z", maintenance.TOO_FAR_AHEAD),
+        ("2099-01-01T00:00:00Z", maintenance.TOO_FAR_AHEAD),
+        ("2099-01-01", maintenance.NO_TIME_ZONE),
+        ("2026-11-25T13:00:00", maintenance.NO_TIME_ZONE),
+        ("tomorrow", maintenance.UNREADABLE),
+        ("2026-11-25T11:59:30Z", maintenance.CLOSED),  # ended less than a minute ago
+        ("2026-11-24T13:00:00Z", maintenance.ENDED),
+        ("1970-01-01T00:00:00Z", maintenance.CLOSED),  # the value the role creates
+        ("closed", maintenance.CLOSED),
+        ("", maintenance.CLOSED),
+        (None, maintenance.CLOSED),
+    ],
+)
+def test_window_state(value, state):
+    assert maintenance.window_state(value, NOW, DAY) == state
+
+
+def test_the_maximum_is_configurable():
+    assert maintenance.window_state("2026-11-27T12:00:00Z", NOW, 3 * DAY) == maintenance.OPEN
+    assert maintenance.window_state("2026-11-25T12:02:00Z", NOW, 60) == maintenance.TOO_FAR_AHEAD
+
+
+class FakeSsm:
+    class exceptions:  # noqa: N801 - boto3's shape
+        class ParameterNotFound(Exception):
+            pass
+
+    def __init__(self, value):
+        self.value, self.calls = value, 0
+
+    def get_parameter(self, Name):  # noqa: N803 - boto3's shape
+        self.calls += 1
+        if self.value is None:
+            raise self.exceptions.ParameterNotFound()
+        return {"Parameter": {"Value": self.value}}
+
+
+def test_a_refused_value_keeps_protection_on_and_says_so(capsys):
+    window = maintenance.MaintenanceWindow(FakeSsm("2099-01-01T00:00:00Z"), "/p", DAY, clock=lambda: NOW)
+    assert not window.is_open()
+    line = json.loads(capsys.readouterr().out)
+    assert line == {
+        "maintenance": "refused",
+        "reason": "too-far-ahead",
+        "parameter": "/p",
+        "value": "2099-01-01T00:00:00Z",
+    }
+
+
+def test_the_answer_is_cached_and_a_missing_parameter_is_closed(capsys):
+    ssm = FakeSsm(None)
+    clock = [NOW]
+    window = maintenance.MaintenanceWindow(ssm, "/p", DAY, clock=lambda: clock[0])
+    assert window.state() == maintenance.CLOSED
+    assert window.state() == maintenance.CLOSED and ssm.calls == 1
+    clock[0] += maintenance.CACHE_SECONDS
+    ssm.value = "2026-11-25T13:00:00Z"
+    assert window.is_open() and ssm.calls == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_refusals_are_counted_in_the_invocations_metrics(handler, record, capsys):
+    from change_monitor import adapter
+    from change_monitor.config import Policy
+    from tests.fakes import FakeDynamoDb
+
+    window = maintenance.MaintenanceWindow(FakeSsm("2099-01-01"), "/p", DAY, clock=lambda: NOW)
+    policy = Policy(marker_key=b"s" * 32)
+    result = handler.process(
+        {"Records": [record("remove")]}, adapter.DynamoDbActions(FakeDynamoDb(), policy.marker), policy, window=window
+    )
+    assert result == {"batchItemFailures": []}
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines[0]["reason"] == "no-time-zone"
+    assert lines[1]["action"] == "restore-deleted", "protection stays on"
+    assert lines[-1]["MaintenanceRefused"] == 1
