@@ -17,6 +17,7 @@ import sys
 import bulk_restore
 import common
 import core_decision
+import recreation
 import site_runtime
 import undo_latency
 
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "undo_latency": undo_latency,
     "bulk_restore": bulk_restore,
     "site_runtime": site_runtime,
+    "recreation": recreation,
 }
 PAGE = common.ROOT / "docs" / "benchmarks.md"
 

@@ -48,6 +48,14 @@ CASES = {
         tables(dict(OK, pitr_recovery_period_in_days=40)),
         "pitr_recovery_period_in_days must be 1-35",
     ),
+    "version attribute that is the marker attribute": (
+        tables(dict(OK, version_attribute="_ddbguard_undo")),
+        "The change monitor would not start: dr_monitor_version_attribute must differ from dr_monitor_marker_attribute",
+    ),
+    "misspelt monitor setting": (
+        dict(tables(OK), dr_monitor_marker_attribute=""),
+        "The change monitor would not start: dr_monitor_marker_attribute must be an attribute name",
+    ),
     "concurrency 0": (tables(dict(OK, concurrency=0)), "bad-input-demo].concurrency must be 1-64"),
     "schedule that is neither cron nor rate": (
         dict(tables(OK), dr_backup_schedule="every 12 hours"),
@@ -64,6 +72,10 @@ CASES = {
     ),
     "DR region equal to the primary one": (
         dict(tables(OK), dr_backup_dr_region="us-east-1"),
+        "dr_backup_dr_region must be an AWS region other than dr_backup_region",
+    ),
+    "DR region that does not exist": (
+        dict(tables(OK), dr_backup_dr_region="eu-nowhere-1"),
         "dr_backup_dr_region must be an AWS region other than dr_backup_region",
     ),
     "compliance lock without confirmation": (

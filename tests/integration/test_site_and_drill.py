@@ -147,6 +147,8 @@ def test_site_provisions_the_backup_tier_and_escalation(local_aws):
         f"{FUNCTION}-errors",
         f"{FUNCTION}-failed-records",
         f"{FUNCTION}-iterator-age",
+        f"{FUNCTION}-not-undone",
+        f"{FUNCTION}-maintenance-refused",
         "ddbguard-vault-failed-backup-jobs",
     }
     assert all(a["AlarmActions"] == topic for a in alarms)
@@ -304,6 +306,23 @@ def test_the_drill_fails_and_says_why_when_the_monitor_is_disabled(local_aws, tm
     [preflight] = [c for c in report["checks"] if c["name"] == "preflight"]
     assert preflight["status"] == "fail" and "its stream trigger, enabled" in preflight["measured"]
     assert report["passed"] is False and canaries_and_scratch_left(local_aws) == ([], [])
+
+
+def test_the_drill_fails_and_says_why_when_the_monitor_cannot_start(local_aws, tmp_path):
+    """Someone changes the function's environment by hand: every invocation fails at start-up."""
+    lam = local_aws.client("lambda")
+    env = lam.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=FUNCTION, Environment={"Variables": {**env, "DDBGUARD_VERSION_ATTRIBUTE": "_ddbguard_undo"}}
+    )
+    try:
+        run, report = drill(local_aws, tmp_path, check=False)
+    finally:
+        lam.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": env})
+    assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
+    [preflight] = [c for c in report["checks"] if c["name"] == "preflight"]
+    assert preflight["status"] == "fail" and "a monitor that starts" in preflight["measured"]
+    assert local_aws.playbook("site.yml").recap()["changed"] == 0, "the environment is back as deployed"
 
 
 def test_the_drill_fails_and_says_why_when_the_restore_job_fails(local_aws, tmp_path):

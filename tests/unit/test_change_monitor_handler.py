@@ -112,10 +112,13 @@ def test_many_keys_are_undone_in_parallel_and_all_come_back(handler, record):
 
 class FakeAudit:
     def __init__(self):
-        self.undos, self.counters, self.incidents = [], {}, {}
+        self.undos, self.counters, self.incidents, self.not_undone = [], {}, {}, []
 
     def record_undos(self, entries):
         self.undos.extend(entries)
+
+    def record_not_undone(self, entries):
+        self.not_undone.extend(entries)
 
     def count(self, table, window_start, protected, first_change_at):
         total, first = self.counters.get((table, window_start), (0, first_change_at))
@@ -243,3 +246,39 @@ def test_an_item_too_large_for_the_marker_is_restored_unmarked(handler, record):
     )
     assert run(handler, [rec], client) == {"batchItemFailures": []}
     assert client.items[(repr({"S": "order#1"}),)] == rec["dynamodb"]["OldImage"]  # exact, without the marker
+
+
+def test_a_protected_change_that_cannot_be_undone_is_never_a_quiet_skip(handler, record, capsys):
+    """Too many attributes for a condition, or a stream without both images: logged as
+    not-undone, counted (NotUndone, which has its alarm), kept with its images in the audit
+    table, and counted toward an incident."""
+    wide = record("modify")
+    wide["dynamodb"]["NewImage"].update({f"attribute_{i:03d}": {"N": str(i)} for i in range(300)})
+    blind = record("remove")
+    blind["dynamodb"]["Keys"] = {"pk": {"S": "order#blind"}}
+    del blind["dynamodb"]["OldImage"]
+    audit = FakeAudit()
+    client = FakeDynamoDb()
+    policy = Policy(
+        protected_events=frozenset({"REMOVE", "MODIFY"}),
+        mode="undo+escalate",
+        escalation_threshold=2,
+        audit_table="audit",
+        marker_key=b"s" * 32,
+    )
+    result = run(handler, [wide, blind], client, policy, audit=audit, escalation=FakeEscalation([]))
+    assert result == {"batchItemFailures": []}, "a retry cannot undo it either"
+    assert client.calls == []
+    out = lines(capsys)
+    decisions = [x for x in out if "outcome" in x]
+    assert [(d["reason"], d["outcome"]) for d in decisions] == [
+        ("too-many-attributes", "not-undone"),
+        ("image-missing", "not-undone"),
+    ]
+    assert out[-1]["NotUndone"] == 2
+    assert [(e["reason"], e["new_image"] is not None) for e in audit.not_undone] == [
+        ("too-many-attributes", True),
+        ("image-missing", False),
+    ]
+    assert audit.not_undone[0]["old_image"] == wide["dynamodb"]["OldImage"]
+    assert sum(total for total, _first in audit.counters.values()) == 2, "both count toward an incident"

@@ -100,3 +100,18 @@ def test_a_copy_back_delete_is_marked_so_that_the_monitor_does_not_restore_it(ha
     assert answer["results"][0]["outcome"] == "applied" and stored(fake, "later") is None
     mark = next(kwargs for name, kwargs in fake.calls if name == "update_item")["ExpressionAttributeValues"][":m"]["S"]
     assert mark.startswith("ddbguard-delete:"), "the REMOVE echo must carry the delete marker"
+
+
+def test_health_answers_with_the_running_policy_and_writes_nothing(handler):
+    fake = FakeDynamoDb()
+    answer = handler.run_operation({"ddbguard": "health", "table": "orders"}, fake, POLICY, handler.Memory())
+    assert answer == {
+        "operation": "health",
+        "table": "orders",
+        "mode": "undo",
+        "protected_events": ["MODIFY", "REMOVE"],
+        "scope": "all",
+        "marker_key": "derived",
+    }
+    assert fake.calls == []
+    assert "error" in handler.run_operation({"ddbguard": "health", "table": "other"}, fake, POLICY)

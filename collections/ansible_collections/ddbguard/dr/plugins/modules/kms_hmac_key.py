@@ -75,7 +75,7 @@ alias_arn:
 """
 
 import json
-from typing import Any
+from typing import Any, Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -112,7 +112,7 @@ def validate(params: dict[str, Any]) -> list[str]:
 
 @KmsErrorHandler.list_error_handler("describe the key", None)
 @AWSRetry.jittered_backoff()
-def describe(client: Any, key_id: str) -> dict[str, Any] | None:
+def describe(client: Any, key_id: str) -> Optional[dict[str, Any]]:
     return client.describe_key(KeyId=key_id)["KeyMetadata"]
 
 

@@ -19,6 +19,7 @@ APPLIED = "applied"
 SUPERSEDED = "superseded"
 NOTHING = "nothing-to-do"
 AUDIT_RETENTION_DAYS = 90
+MAX_IMAGES_BYTES = 350_000  # an audit record holds both images within DynamoDB's 400 KB
 
 
 def _wire_values(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +145,28 @@ class AuditTrail:
                         "action": e["action"],
                         "outcome": e["outcome"],
                         "lag_ms": e["lag_ms"] if e["lag_ms"] is not None else -1,
+                        "expires_at": expires,
+                    }
+                )
+
+    def record_not_undone(self, entries: list[dict[str, Any]]) -> None:
+        """One record per protected change the monitor could not undo, with both images
+        (as the stream gave them), so that an operator can undo it by hand after the
+        stream's 24 h. Images that would pass DynamoDB's 400 KB item limit are left out,
+        and the record says so."""
+        expires = int(time.time()) + AUDIT_RETENTION_DAYS * 86400
+        with self._resource.batch_writer() as batch:
+            for e in entries:
+                images_json = json.dumps({"old": e["old_image"], "new": e["new_image"]}, sort_keys=True)
+                batch.put_item(
+                    Item={
+                        "pk": f"{e['table']}#not-undone",
+                        "sk": f"{_iso(e['at'])}#{e['event_id']}",
+                        "key": json.dumps(e["key"], sort_keys=True),
+                        "event": e["event"],
+                        "reason": e["reason"],
+                        "sequence": e["sequence"] or "",
+                        "images": images_json if len(images_json) <= MAX_IMAGES_BYTES else "too large to keep",
                         "expires_at": expires,
                     }
                 )

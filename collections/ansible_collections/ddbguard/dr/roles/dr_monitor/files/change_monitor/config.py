@@ -1,7 +1,11 @@
 """Protection policy, from the environment the role sets on the function.
 
 Read once at cold start. A bad value raises ``PolicyError`` naming the variable, so the
-function fails loudly on its first invocation instead of guessing.
+function fails loudly on its first invocation instead of guessing. The same code is the
+role's validation: ``dr_monitor`` runs ``python -m change_monitor.config`` on the
+controller with the environment it is about to deploy, before any AWS call (see
+``main``), so a configuration that deploys always starts. Unknown ``DDBGUARD_*`` names
+are refused: a misspelt setting must not silently fall back to its default.
 
 | Variable | Meaning | Default |
 |---|---|---|
@@ -28,8 +32,10 @@ function fails loudly on its first invocation instead of guessing.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -39,6 +45,30 @@ EVENT_TYPES = ("INSERT", "MODIFY", "REMOVE")
 MODES = ("audit", "undo", "undo+escalate")
 SCOPES = ("all", "key-prefix", "attribute-flag")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
+
+
+# Every variable the function reads (the table in the docstring above).
+VARIABLES = (
+    "DDBGUARD_PROTECTED_EVENTS",
+    "DDBGUARD_SCOPE",
+    "DDBGUARD_PARTITION_KEY",
+    "DDBGUARD_KEY_PREFIX",
+    "DDBGUARD_FLAG_ATTRIBUTE",
+    "DDBGUARD_MODE",
+    "DDBGUARD_MARKER_ATTRIBUTE",
+    "DDBGUARD_VERSION_ATTRIBUTE",
+    "DDBGUARD_MAINTENANCE_PARAMETER",
+    "DDBGUARD_MAINTENANCE_MAX_SECONDS",
+    "DDBGUARD_AUDIT_TABLE",
+    "DDBGUARD_CONCURRENCY",
+    "DDBGUARD_ESCALATION_THRESHOLD",
+    "DDBGUARD_ESCALATION_WINDOW_SECONDS",
+    "DDBGUARD_BACKUP_VAULT",
+    "DDBGUARD_RESTORE_ROLE_ARN",
+    "DDBGUARD_TABLE",
+    "DDBGUARD_CANARY_PREFIX",
+    "DDBGUARD_MARKER_KEY",
+)
 
 
 class PolicyError(ValueError):
@@ -98,6 +128,9 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
 def load_policy(env: Mapping[str, str] | None = None) -> Policy:
     """Build the policy from ``DDBGUARD_*`` variables; defaults undo deletes of every item."""
     env = os.environ if env is None else env
+    unknown = sorted(name for name in env if name.startswith("DDBGUARD_") and name not in VARIABLES)
+    if unknown:
+        raise PolicyError(f"unknown setting {', '.join(unknown)}; known: {', '.join(VARIABLES)}")
     events = _csv(env.get("DDBGUARD_PROTECTED_EVENTS", "REMOVE"))
     if not events or set(events) - set(EVENT_TYPES):
         raise PolicyError(
@@ -152,3 +185,29 @@ def load_policy(env: Mapping[str, str] | None = None) -> Policy:
         marker_key_id=env["DDBGUARD_MARKER_KEY"],
         **names,
     )
+
+
+def main(argv: list[str]) -> int:
+    """``python -m change_monitor.config ENV_JSON [NAMES_JSON]``: check an environment.
+
+    ENV_JSON is the environment the role deploys; NAMES_JSON maps each variable to the
+    setting that renders it (``{"DDBGUARD_MODE": "dr_monitor_mode"}``), so that the
+    error names what the operator wrote. Exit 0 and print the policy, or exit 2 and
+    print the error."""
+    env = json.loads(argv[0])
+    names = json.loads(argv[1]) if len(argv) > 1 else {}
+    try:
+        policy = load_policy(env)
+    except PolicyError as exc:
+        message = str(exc)
+        for variable in sorted(names, key=len, reverse=True):
+            message = message.replace(variable, names[variable])
+        print(message, file=sys.stderr)
+        return 2
+    shown = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in policy.__dict__.items() if k != "marker_key"}
+    print(json.dumps(shown, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -43,6 +43,19 @@ UNDO_ACTIONS = (RESTORE_DELETED, REVERT_MODIFIED, DELETE_INSERTED)
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 
+# Reasons
+OWN_WRITE = "own-write"
+NOT_PROTECTED = "not-protected"
+TTL_DELETE = "ttl-delete"
+OUT_OF_SCOPE = "out-of-scope"
+IMAGE_MISSING = "image-missing"
+MAINTENANCE_WINDOW = "maintenance-window"
+PROTECTED_CHANGE = "protected-change"
+ABSENT_AS_INTENDED = "absent-as-intended"
+TOO_MANY_ATTRIBUTES = "too-many-attributes"
+# Protected changes the monitor sees but cannot undo: never a quiet skip (see handler).
+NOT_UNDONE = (IMAGE_MISSING, TOO_MANY_ATTRIBUTES)
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -59,8 +72,8 @@ class Decision:
 
     @property
     def protected(self) -> bool:
-        """Whether the record was a protected change (undone or only audited)."""
-        return self.action in UNDO_ACTIONS or self.reason in ("protected-change", "maintenance-window")
+        """Whether the record was a protected change (undone, only audited, or not undoable)."""
+        return self.action in UNDO_ACTIONS or self.reason in (PROTECTED_CHANGE, MAINTENANCE_WINDOW, *NOT_UNDONE)
 
 
 def table_name(event_source_arn: str) -> str:
@@ -124,23 +137,23 @@ def decide(
     if event in ("INSERT", "MODIFY") and (
         signer.is_echo(new, old, marker.UNDO) or signer.is_echo(new, old, marker.DELETE)
     ):
-        return Decision(SKIP, "own-write", **base)
+        return Decision(SKIP, OWN_WRITE, **base)
     # The monitor deletes an item only when its good state is "absent"; a delete-marked
     # image written back by someone else over a good item is deleted by a real change.
     if event == "REMOVE" and signer.parse(old, marker.DELETE) and (good is None or good is _UNKNOWN):
-        return Decision(SKIP, "own-write", **base)
+        return Decision(SKIP, OWN_WRITE, **base)
     if event not in policy.protected_events:
-        return Decision(SKIP, "not-protected", remember=(ident, after), **base)
+        return Decision(SKIP, NOT_PROTECTED, remember=(ident, after), **base)
     if event == "REMOVE" and is_ttl_delete(record):
-        return Decision(SKIP, "ttl-delete", remember=(ident, None), **base)
+        return Decision(SKIP, TTL_DELETE, remember=(ident, None), **base)
     if not in_scope(record, policy):
-        return Decision(SKIP, "out-of-scope", remember=(ident, after), **base)
+        return Decision(SKIP, OUT_OF_SCOPE, remember=(ident, after), **base)
     if not {"REMOVE": old, "MODIFY": old and new, "INSERT": new}[event]:
-        return Decision(SKIP, "image-missing", **base)  # the stream is not NEW_AND_OLD_IMAGES
+        return Decision(SKIP, IMAGE_MISSING, **base)  # the stream is not NEW_AND_OLD_IMAGES
     if maintenance_open:
-        return Decision(AUDIT, "maintenance-window", remember=(ident, after), **base)
+        return Decision(AUDIT, MAINTENANCE_WINDOW, remember=(ident, after), **base)
     if policy.mode == "audit":
-        return Decision(AUDIT, "protected-change", remember=(ident, after), **base)
+        return Decision(AUDIT, PROTECTED_CHANGE, remember=(ident, after), **base)
 
     # The state to return to: the latest good state of the item, when earlier records told
     # it; else the state before this change.
@@ -149,10 +162,10 @@ def decide(
     keep = (ident, good)
     if event == "REMOVE":
         if good is None:
-            return Decision(SKIP, "absent-as-intended", remember=keep, **base)
+            return Decision(SKIP, ABSENT_AS_INTENDED, remember=keep, **base)
         return Decision(
             RESTORE_DELETED,
-            "protected-change",
+            PROTECTED_CHANGE,
             item=signer.mark(good, marker.UNDO, base["sequence"], replaced=None),
             condition=conditions.absent(base["keys"]),
             remember=keep,
@@ -161,12 +174,12 @@ def decide(
     try:
         guard = conditions.still_equals(new, policy.version_attribute)
     except conditions.TooLargeForCondition:
-        return Decision(SKIP, "too-many-attributes", remember=keep, **base)
+        return Decision(SKIP, TOO_MANY_ATTRIBUTES, remember=keep, **base)
     if good is None:
-        return Decision(DELETE_INSERTED, "protected-change", item=new, condition=guard, remember=keep, **base)
+        return Decision(DELETE_INSERTED, PROTECTED_CHANGE, item=new, condition=guard, remember=keep, **base)
     return Decision(
         REVERT_MODIFIED,
-        "protected-change",
+        PROTECTED_CHANGE,
         item=signer.mark(good, marker.UNDO, base["sequence"], replaced=new),
         condition=guard,
         remember=keep,

@@ -31,6 +31,7 @@ from change_monitor.maintenance import MaintenanceWindow
 
 FAILED = "failed"
 AUDITED = "audited"
+NOT_UNDONE = "not-undone"  # a protected change the monitor saw and cannot undo (core.NOT_UNDONE)
 
 
 def _clients(policy: Policy) -> dict[str, Any]:
@@ -149,6 +150,8 @@ def process(
                     memory.put(*decision.remember)
                 if decision.action in core.UNDO_ACTIONS:
                     outcome = actions.execute(decision)
+                elif decision.reason in core.NOT_UNDONE:
+                    outcome = NOT_UNDONE
                 else:
                     outcome = AUDITED if decision.action == core.AUDIT else adapter.NOTHING
                 results[index] = (decision, outcome, None)
@@ -167,7 +170,7 @@ def process(
     counts: Counter = Counter()
     if maintenance in maintenance_state.REFUSALS:
         counts["MaintenanceRefused"] += 1
-    failed, undone, protected_at = [], [], []
+    failed, undone, not_undone, protected_at = [], [], [], []
     for record, result in zip(records, results, strict=True):
         if result is None:
             continue  # not attempted: an earlier record of its key failed
@@ -176,14 +179,17 @@ def process(
         counts[_metric(decision, outcome)] += 1
         if outcome == FAILED:
             failed.append(record)
-        not_undone = outcome == FAILED or decision.reason == "too-many-attributes"
-        if not_undone or decision.protected:  # both count toward an incident
+        elif outcome == NOT_UNDONE:
+            not_undone.append(_not_undone_entry(record, decision))
+        if outcome == FAILED or decision.protected:  # both count toward an incident
             protected_at.append(_created(record) or time.time())
         if decision and decision.action in core.UNDO_ACTIONS:
             undone.append((record, decision, outcome))
 
     if audit and undone:
         _audit(audit, undone)
+    if audit and not_undone:
+        _keep(audit.record_not_undone, not_undone)
     if escalation and audit and protected_at and records:
         counts["Escalated"] += _escalate(policy, audit, escalation, records[0]["eventSourceARN"], protected_at)
     table = core.table_name(records[0]["eventSourceARN"]) if records else "-"
@@ -201,7 +207,33 @@ def _metric(decision: core.Decision | None, outcome: str) -> str:
         return "Superseded"
     if outcome == AUDITED:
         return "Audited"
-    return "Failed" if decision and decision.reason == "too-many-attributes" else "Skipped"
+    if outcome == NOT_UNDONE:
+        return "NotUndone"
+    return "Skipped"
+
+
+def _not_undone_entry(record: dict[str, Any], decision: core.Decision) -> dict[str, Any]:
+    """What an operator needs to undo it by hand, kept after the stream's 24 h: its images."""
+    ddb = record.get("dynamodb") or {}
+    return {
+        "table": decision.table,
+        "event_id": record.get("eventID"),
+        "at": time.time(),
+        "key": ddb.get("Keys"),
+        "event": record.get("eventName"),
+        "reason": decision.reason,
+        "sequence": ddb.get("SequenceNumber"),
+        "old_image": ddb.get("OldImage"),
+        "new_image": ddb.get("NewImage"),
+    }
+
+
+def _keep(write: Any, entries: list[dict[str, Any]]) -> None:
+    """Write audit entries; a failure is logged loudly, never undoes what was done."""
+    try:
+        write(entries)
+    except Exception as exc:  # noqa: BLE001 - the decision stands; the lost record is reported
+        print(json.dumps({"audit": "failed", "error": repr(exc), "records": len(entries)}))
 
 
 def _audit(audit: adapter.AuditTrail, undone: list) -> None:
@@ -218,10 +250,7 @@ def _audit(audit: adapter.AuditTrail, undone: list) -> None:
         }
         for record, decision, outcome in undone
     ]
-    try:
-        audit.record_undos(entries)
-    except Exception as exc:  # noqa: BLE001 - the undo happened; a lost audit record must not undo it
-        print(json.dumps({"audit": "failed", "error": repr(exc), "records": len(entries)}))
+    _keep(audit.record_undos, entries)
 
 
 def _escalate(
@@ -303,6 +332,15 @@ def run_operation(event: dict[str, Any], client: Any, policy: Policy = POLICY, m
     except operations.OperationError as exc:
         print(json.dumps({"operation": event.get("ddbguard"), "outcome": operations.REFUSED, "error": str(exc)}))
         return {"error": str(exc)}
+    if name == operations.HEALTH:
+        return {
+            "operation": name,
+            "table": policy.table,
+            "mode": policy.mode,
+            "protected_events": sorted(policy.protected_events),
+            "scope": policy.scope,
+            "marker_key": "derived" if policy.marker_key else "missing",
+        }
     results = operations.execute(name, writes, client, policy.table, policy.marker)
     for write, result in zip(writes, results, strict=True):
         if result["outcome"] == operations.APPLIED:

@@ -10,7 +10,7 @@ import json
 import time
 from collections import Counter
 
-METRICS = ("Undone", "Skipped", "Superseded", "Audited", "Failed", "Escalated", "MaintenanceRefused")
+METRICS = ("Undone", "Skipped", "Superseded", "Audited", "Failed", "Escalated", "MaintenanceRefused", "NotUndone")
 
 
 def emf_line(table: str, counts: Counter) -> str:

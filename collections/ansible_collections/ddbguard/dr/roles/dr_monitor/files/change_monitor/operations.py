@@ -18,6 +18,10 @@ good state. Every write is conditional:
   saw when planning (``expected``; none means "still absent"), so a write made since wins;
 - a canary is deleted only under the reserved canary key prefix, and only while unchanged.
 
+A third operation, ``health``, writes nothing: it answers with the policy the function
+runs, which it can only do once its cold start succeeded (policy valid, marker key
+derived). The drill's preflight asks it, so a monitor that cannot start fails the drill.
+
 Pure planning here (``parse``, ``Write``); ``execute`` takes the DynamoDB actions.
 """
 
@@ -31,7 +35,8 @@ from change_monitor import conditions, images, marker
 
 RESTORE_ITEMS = "restore-items"
 RETIRE_CANARIES = "retire-canaries"
-OPERATIONS = (RESTORE_ITEMS, RETIRE_CANARIES)
+HEALTH = "health"  # writes nothing: answers only when the function started (policy read, marker key derived)
+OPERATIONS = (RESTORE_ITEMS, RETIRE_CANARIES, HEALTH)
 APPLIED = "applied"
 SUPERSEDED = "superseded"
 REFUSED = "refused"
@@ -66,6 +71,8 @@ def parse(event: dict[str, Any], table: str, partition_key: str, canary_prefix: 
         raise OperationError(f"ddbguard must be one of {', '.join(OPERATIONS)}; got {name!r}")
     if event.get("table") != table:
         raise OperationError(f"this monitor protects {table!r}, not {event.get('table')!r}")
+    if name == HEALTH:
+        return name, []
     if name == RESTORE_ITEMS:
         writes = [Write(key=w["key"], image=w.get("image"), expected=w.get("expected")) for w in event.get("items", [])]
     else:
