@@ -280,6 +280,23 @@ def test_a_poison_record_goes_to_the_failure_queue_while_the_rest_of_its_batch_i
     assert get(aws, "poison-1") is None
     assert any(d["outcome"] == "failed" for d in decisions(aws, "poison-1"))
 
+    # The failure queue holds sequence numbers only; the audit table kept the images and
+    # the decision. Once the fault is gone (the index dropped), make replay redoes it, once.
+    kept = ddb.query(
+        TableName=f"{TABLE}-ddbguard-audit",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"{TABLE}#failed"}},
+    )["Items"]
+    assert [json.loads(k["entry"]["S"])["decision"]["action"] for k in kept] == ["restore-deleted"]
+    ddb.update_table(TableName=TABLE, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-category"}}])
+    wait_for(lambda: not ddb.describe_table(TableName=TABLE)["Table"].get("GlobalSecondaryIndexes"), what="no index")
+    tables = json.dumps({"ddbguard_tables": [{"name": TABLE, "hash_key_name": "pk"}]})
+    first = aws.playbook("playbooks/replay.yml", "-e", tables)
+    assert "1 kept failure(s) replayed: applied" in first.stdout
+    assert strip(get(aws, "poison-1"))["category"] == {"N": "7"}
+    again = aws.playbook("playbooks/replay.yml", "-e", tables)
+    assert "0 kept failure(s) replayed" in again.stdout
+
 
 def test_an_item_of_almost_400_kb_comes_back_exactly(aws):
     filler = "z" * (400 * 1024 - 200)

@@ -92,3 +92,54 @@ def test_point_in_time_restore_returns_the_table_as_it_was(local_aws):
         )
     assert err.value.response["Error"]["Code"] == "InvalidRestoreTimeException"
     assert "it-pitr-asof-too-early" not in ddb.list_tables()["TableNames"]
+
+
+class _IgnoresSse:
+    """A DynamoDB client of a target that accepts UpdateTable's SSE change and does not make it."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def update_table(self, **kwargs):
+        kwargs.pop("SSESpecification", None)
+        if set(kwargs) == {"TableName"}:
+            return {"TableDescription": self._real.describe_table(TableName=kwargs["TableName"])["Table"]}
+        return self._real.update_table(**kwargs)
+
+
+def test_a_target_that_ignores_a_change_fails_the_task_naming_it(local_aws):
+    """dynamodb_table_protection reads back what it applied: accepted and not made is a failure,
+    never `changed` with the old key in its result."""
+    from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
+    from ansible_collections.ddbguard.dr.plugins.modules import dynamodb_table_protection as module
+
+    ddb, kms = local_aws.client("dynamodb"), local_aws.client("kms")
+    ddb.create_table(
+        TableName="it-ignored-sse",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = kms.create_key(Description="it-ignored-sse")["KeyMetadata"]["Arn"]
+
+    class Module:
+        params = {name: spec.get("default") for name, spec in module.ARGUMENT_SPEC.items()}
+        params.update(name="it-ignored-sse", sse={"type": "customer_managed", "kms_key": key})
+        check_mode = False
+        _diff = False
+
+        def client(self, service):
+            return _IgnoresSse(ddb) if service == "dynamodb" else kms
+
+    try:
+        with pytest.raises(DdbguardAWSError, match="did not take the requested settings: sse_"):
+            module.run(Module())
+        assert "SSEDescription" not in ddb.describe_table(TableName="it-ignored-sse")["Table"]
+        plain = Module()
+        plain.client = lambda service: ddb if service == "dynamodb" else kms
+        assert module.run(plain)["settings"]["sse_kms_key_arn"] == key, "the real target takes it"
+    finally:
+        ddb.delete_table(TableName="it-ignored-sse")

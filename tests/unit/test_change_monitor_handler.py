@@ -7,13 +7,14 @@ import copy
 import datetime
 import json
 
-from change_monitor import adapter, core
+from change_monitor import adapter, core, images
 from change_monitor.config import Policy
 from tests.fakes import FakeDynamoDb
 
 ATTR = "_ddbguard_undo"
 ALL = Policy(protected_events=frozenset({"REMOVE", "MODIFY", "INSERT"}), marker_key=b"s" * 32)
 SIGNER = ALL.marker
+ORDERS = Policy(protected_events=ALL.protected_events, marker_key=ALL.marker_key, table="orders")
 
 
 def run(handler, records, client, policy=ALL, **kwargs):
@@ -112,13 +113,22 @@ def test_many_keys_are_undone_in_parallel_and_all_come_back(handler, record):
 
 class FakeAudit:
     def __init__(self):
-        self.undos, self.counters, self.incidents, self.not_undone = [], {}, {}, []
+        self.undos, self.counters, self.incidents, self.not_undone, self.kept_failed = [], {}, {}, [], {}
 
     def record_undos(self, entries):
         self.undos.extend(entries)
 
     def record_not_undone(self, entries):
         self.not_undone.extend(entries)
+
+    def record_failed(self, entries):
+        self.kept_failed.update({(e["table"], e["sequence"]): e for e in entries})
+
+    def failed(self, table):
+        return [e for (t, _), e in sorted(self.kept_failed.items(), key=lambda x: int(x[0][1])) if t == table]
+
+    def forget_failed(self, table, sequence):
+        del self.kept_failed[(table, sequence)]
 
     def count(self, table, window_start, protected, first_change_at):
         total, first = self.counters.get((table, window_start), (0, first_change_at))
@@ -282,3 +292,59 @@ def test_a_protected_change_that_cannot_be_undone_is_never_a_quiet_skip(handler,
     ]
     assert audit.not_undone[0]["old_image"] == wide["dynamodb"]["OldImage"]
     assert sum(total for total, _first in audit.counters.values()) == 2, "both count toward an incident"
+
+
+def test_a_failed_undo_is_kept_with_its_decision_and_replayed_once_the_fault_is_gone(handler, record, capsys):
+    """Throttled past every retry: the failure queue gets sequence numbers only, the audit
+    table keeps the images and the decision; replay-failed redoes it, conditionally, once."""
+    deleted = record("remove")
+    deleted["dynamodb"]["SequenceNumber"] = "100"
+    modified = record("modify")
+    modified["dynamodb"]["SequenceNumber"] = "999"
+    audit = FakeAudit()
+    broken = FakeDynamoDb(fail_on={repr({"S": "order#1"}), repr({"S": "order#3"})})
+    broken.items[(repr({"S": "order#3"}),)] = copy.deepcopy(modified["dynamodb"]["NewImage"])
+    result = run(handler, [deleted, modified], broken, audit=audit)
+    assert len(result["batchItemFailures"]) == 2
+    kept = audit.failed("orders")
+    assert [k["decision"]["action"] for k in kept] == ["restore-deleted", "revert-modified"]
+    assert kept[0]["record"] == deleted, "the images outlive the stream"
+
+    healthy = FakeDynamoDb()
+    healthy.items = broken.items
+    actions = adapter.DynamoDbActions(healthy, ALL.marker)
+    event = {"ddbguard": "replay-failed", "table": "orders"}
+    answer = handler.run_operation(event, healthy, ORDERS, handler.Memory(), audit=audit, actions=actions)
+    assert [r["outcome"] for r in answer["results"]] == ["applied", "applied"]
+    assert SIGNER.strip(healthy.items[(repr({"S": "order#1"}),)]) == images.to_wire(deleted["dynamodb"]["OldImage"])
+    assert SIGNER.strip(healthy.items[(repr({"S": "order#3"}),)]) == images.to_wire(modified["dynamodb"]["OldImage"])
+    assert audit.failed("orders") == []
+    again = handler.run_operation(event, healthy, ORDERS, handler.Memory(), audit=audit, actions=actions)
+    assert again["results"] == [], "nothing is redone twice"
+
+
+def test_a_replay_gives_way_to_a_write_made_since(handler, record):
+    deleted = record("remove")
+    audit = FakeAudit()
+    client = FakeDynamoDb(fail_on={repr({"S": "order#1"})})
+    run(handler, [deleted], client, audit=audit)
+    client.fail_on.clear()
+    newer = {"pk": {"S": "order#1"}, "amount": {"N": "1"}}
+    client.items[(repr({"S": "order#1"}),)] = newer  # the application re-created it meanwhile
+    actions = adapter.DynamoDbActions(client, ALL.marker)
+    answer = handler.run_operation(
+        {"ddbguard": "replay-failed", "table": "orders"}, client, ORDERS, handler.Memory(), audit=audit, actions=actions
+    )
+    assert [r["outcome"] for r in answer["results"]] == ["superseded"]
+    assert client.items[(repr({"S": "order#1"}),)] == newer and audit.failed("orders") == []
+
+
+def test_a_retry_that_succeeds_forgets_the_kept_failure(handler, record):
+    deleted = record("remove")
+    audit = FakeAudit()
+    client = FakeDynamoDb(fail_on={repr({"S": "order#1"})})
+    run(handler, [deleted], client, audit=audit)
+    assert len(audit.failed("orders")) == 1
+    client.fail_on.clear()
+    assert run(handler, [deleted], client, audit=audit) == {"batchItemFailures": []}
+    assert audit.failed("orders") == []

@@ -13,12 +13,13 @@ import json
 import time
 from typing import Any
 
-from change_monitor import conditions, core, images, marker
+from change_monitor import conditions, core, failures, images, marker
 
 APPLIED = "applied"
 SUPERSEDED = "superseded"
 NOTHING = "nothing-to-do"
 AUDIT_RETENTION_DAYS = 90
+FAILED_RETENTION_DAYS = 14  # as long as the failure queue keeps its messages
 MAX_IMAGES_BYTES = 350_000  # an audit record holds both images within DynamoDB's 400 KB
 
 
@@ -170,6 +171,43 @@ class AuditTrail:
                         "expires_at": expires,
                     }
                 )
+
+    def record_failed(self, entries: list[dict[str, Any]]) -> None:
+        """Keep failed records with their decisions (``failures``), one per sequence number."""
+        expires = int(time.time()) + FAILED_RETENTION_DAYS * 86400
+        with self._resource.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for e in entries:
+                batch.put_item(
+                    Item={
+                        "pk": f"{e['table']}#failed",
+                        "sk": failures.sort_key(e["sequence"]),
+                        "entry": failures.dumps(e),
+                        "error": e["error"][:1000],
+                        "expires_at": expires,
+                    }
+                )
+
+    def failed(self, table: str) -> list[dict[str, Any]]:
+        """The kept failed records of ``table``, in stream order."""
+        kept, start = [], None
+        while True:
+            page = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"{table}#failed"}},
+                ConsistentRead=True,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            kept.extend(json.loads(item["entry"]["S"]) for item in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return kept
+
+    def forget_failed(self, table: str, sequence: str) -> None:
+        self._client.delete_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"{table}#failed"}, "sk": {"S": failures.sort_key(sequence)}},
+        )
 
     def count(self, table: str, window_start: int, protected: int, first_change_at: float) -> tuple[int, float]:
         """Add ``protected`` to the window's counter; return its total and its first change time."""

@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from change_monitor import adapter, core, marker, metrics, operations
+from change_monitor import adapter, core, failures, marker, metrics, operations
 from change_monitor import maintenance as maintenance_state
 from change_monitor.config import Policy, load_policy
 from change_monitor.maintenance import MaintenanceWindow
@@ -89,6 +89,7 @@ def _policy() -> Policy:
 POLICY = _policy()
 CLIENTS = _clients(POLICY)
 MEMORY = Memory()
+FAILED_HERE: set[str] = set()  # sequence numbers whose failure this container kept
 
 
 def _created(record: dict[str, Any]) -> float | None:
@@ -144,6 +145,7 @@ def process(
 
     def run(group: list[tuple[int, dict[str, Any]]]) -> None:
         for index, record in group:
+            decision = None
             try:
                 decision = core.decide(record, policy, maintenance_open, memory)
                 if decision.remember:
@@ -156,7 +158,7 @@ def process(
                     outcome = AUDITED if decision.action == core.AUDIT else adapter.NOTHING
                 results[index] = (decision, outcome, None)
             except Exception as exc:  # noqa: BLE001 - reported to Lambda for retry, never swallowed
-                results[index] = (None, FAILED, repr(exc))
+                results[index] = (decision, FAILED, repr(exc))
                 return  # the key's later records wait for the retry
 
     groups = _by_key(records)
@@ -170,7 +172,7 @@ def process(
     counts: Counter = Counter()
     if maintenance in maintenance_state.REFUSALS:
         counts["MaintenanceRefused"] += 1
-    failed, undone, not_undone, protected_at = [], [], [], []
+    failed, kept_failed, undone, not_undone, protected_at = [], [], [], [], []
     for record, result in zip(records, results, strict=True):
         if result is None:
             continue  # not attempted: an earlier record of its key failed
@@ -179,9 +181,10 @@ def process(
         counts[_metric(decision, outcome)] += 1
         if outcome == FAILED:
             failed.append(record)
+            kept_failed.append(failures.entry(record, decision, error or ""))
         elif outcome == NOT_UNDONE:
             not_undone.append(_not_undone_entry(record, decision))
-        if outcome == FAILED or decision.protected:  # both count toward an incident
+        if outcome == FAILED or (decision and decision.protected):  # both count toward an incident
             protected_at.append(_created(record) or time.time())
         if decision and decision.action in core.UNDO_ACTIONS:
             undone.append((record, decision, outcome))
@@ -190,6 +193,8 @@ def process(
         _audit(audit, undone)
     if audit and not_undone:
         _keep(audit.record_not_undone, not_undone)
+    if audit:
+        _keep_failures(audit, records, results, kept_failed)
     if escalation and audit and protected_at and records:
         counts["Escalated"] += _escalate(policy, audit, escalation, records[0]["eventSourceARN"], protected_at)
     table = core.table_name(records[0]["eventSourceARN"]) if records else "-"
@@ -210,6 +215,23 @@ def _metric(decision: core.Decision | None, outcome: str) -> str:
     if outcome == NOT_UNDONE:
         return "NotUndone"
     return "Skipped"
+
+
+def _keep_failures(audit: adapter.AuditTrail, records: list, results: list, kept: list[dict[str, Any]]) -> None:
+    """Keep this batch's failures (``failures``); forget those this container kept before
+    and has now carried out (a retry that succeeded). A kept entry that a later container
+    carried out stays until the next replay, which finds it superseded."""
+    if kept:
+        _keep(audit.record_failed, kept)
+        FAILED_HERE.update(e["sequence"] for e in kept)
+    done = [
+        (core.table_name(record["eventSourceARN"]), record["dynamodb"]["SequenceNumber"])
+        for record, result in zip(records, results, strict=True)
+        if result is not None and result[1] != FAILED and record["dynamodb"].get("SequenceNumber") in FAILED_HERE
+    ]
+    for table, sequence in done:
+        _keep(lambda _entries, t=table, s=sequence: audit.forget_failed(t, s), [])
+        FAILED_HERE.discard(sequence)
 
 
 def _not_undone_entry(record: dict[str, Any], decision: core.Decision) -> dict[str, Any]:
@@ -324,7 +346,14 @@ def _operator(table: str, changes: int, first_change_at: str, point: str | None,
     )
 
 
-def run_operation(event: dict[str, Any], client: Any, policy: Policy = POLICY, memory: Memory | None = None) -> dict:
+def run_operation(
+    event: dict[str, Any],
+    client: Any,
+    policy: Policy = POLICY,
+    memory: Memory | None = None,
+    audit: adapter.AuditTrail | None = None,
+    actions: adapter.DynamoDbActions | None = None,
+) -> dict:
     """A sanctioned write asked by an operator (see ``operations``): one log line per write."""
     memory = MEMORY if memory is None else memory
     try:
@@ -341,6 +370,8 @@ def run_operation(event: dict[str, Any], client: Any, policy: Policy = POLICY, m
             "scope": policy.scope,
             "marker_key": "derived" if policy.marker_key else "missing",
         }
+    if name == operations.REPLAY_FAILED:
+        return replay_failed(policy, audit, actions, memory)
     results = operations.execute(name, writes, client, policy.table, policy.marker)
     for write, result in zip(writes, results, strict=True):
         if result["outcome"] == operations.APPLIED:
@@ -349,9 +380,36 @@ def run_operation(event: dict[str, Any], client: Any, policy: Policy = POLICY, m
     return {"operation": name, "results": results}
 
 
+def replay_failed(
+    policy: Policy, audit: adapter.AuditTrail | None, actions: adapter.DynamoDbActions | None, memory: Memory
+) -> dict:
+    """Redo the kept failures of the table, in stream order (``failures``)."""
+    if audit is None or actions is None:
+        return {"error": "this monitor has no audit table: nothing is kept to replay"}
+    results = []
+    for kept in audit.failed(policy.table):
+        decision = failures.decision_of(kept)
+        try:
+            if decision is None:  # the failure came before deciding: decide now
+                decision = core.decide(kept["record"], policy, False, memory)
+            outcome = actions.execute(decision) if decision.action in core.UNDO_ACTIONS else adapter.NOTHING
+        except Exception as exc:  # noqa: BLE001 - kept for the next replay, reported
+            outcome, error = FAILED, repr(exc)
+        else:
+            error = None
+            audit.forget_failed(policy.table, kept["sequence"])
+        line = {"operation": operations.REPLAY_FAILED, "table": policy.table, "sequence": kept["sequence"]}
+        line.update(key=kept["record"].get("dynamodb", {}).get("Keys"), outcome=outcome)
+        if error:
+            line["error"] = error
+        print(json.dumps(line, sort_keys=True))
+        results.append(line)
+    return {"operation": operations.REPLAY_FAILED, "results": results}
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict:
     if operations.is_operation(event):
-        return run_operation(event, CLIENTS["ddb"])
+        return run_operation(event, CLIENTS["ddb"], audit=CLIENTS.get("audit"), actions=CLIENTS["actions"])
     return process(
         event,
         CLIENTS["actions"],

@@ -36,7 +36,8 @@ from change_monitor import conditions, images, marker
 RESTORE_ITEMS = "restore-items"
 RETIRE_CANARIES = "retire-canaries"
 HEALTH = "health"  # writes nothing: answers only when the function started (policy read, marker key derived)
-OPERATIONS = (RESTORE_ITEMS, RETIRE_CANARIES, HEALTH)
+REPLAY_FAILED = "replay-failed"  # redo the failures kept in the audit table (``failures``)
+OPERATIONS = (RESTORE_ITEMS, RETIRE_CANARIES, HEALTH, REPLAY_FAILED)
 APPLIED = "applied"
 SUPERSEDED = "superseded"
 REFUSED = "refused"
@@ -71,7 +72,7 @@ def parse(event: dict[str, Any], table: str, partition_key: str, canary_prefix: 
         raise OperationError(f"ddbguard must be one of {', '.join(OPERATIONS)}; got {name!r}")
     if event.get("table") != table:
         raise OperationError(f"this monitor protects {table!r}, not {event.get('table')!r}")
-    if name == HEALTH:
+    if name in (HEALTH, REPLAY_FAILED):
         return name, []
     if name == RESTORE_ITEMS:
         writes = [Write(key=w["key"], image=w.get("image"), expected=w.get("expected")) for w in event.get("items", [])]
