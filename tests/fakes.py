@@ -9,6 +9,7 @@ silently ignores. Values compare as DynamoDB compares them: sets as sets, number
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from typing import Any
 
@@ -122,3 +123,52 @@ class FakeDynamoDb:
             self._check(self.items.get(key), kwargs)
             self.items.pop(key, None)
             return {}
+
+
+class FakeAudit:
+    """The audit table (``adapter.AuditTrail``) in memory: it outlives any container."""
+
+    def __init__(self):
+        self.undos, self.counters, self.incidents, self.not_undone, self.kept_failed = [], {}, {}, [], {}
+        self.states: dict[str, tuple] = {}
+
+    def remember_states(self, entries):
+        for e in entries:
+            self.states[json.dumps([e["table"], e["keys"]], sort_keys=True)] = (copy.deepcopy(e["good"]), e["after"])
+
+    def recall_states(self, table, keys):
+        found = {}
+        for key in keys:
+            kept = self.states.get(json.dumps([table, key], sort_keys=True))
+            if kept:
+                found[f"{table}|{json.dumps(key, sort_keys=True)}"] = copy.deepcopy(kept)
+        return found
+
+    def record_undos(self, entries):
+        self.undos.extend(entries)
+
+    def record_not_undone(self, entries):
+        self.not_undone.extend(entries)
+
+    def record_failed(self, entries):
+        self.kept_failed.update({(e["table"], e["sequence"]): e for e in entries})
+
+    def failed(self, table):
+        return [e for (t, _), e in sorted(self.kept_failed.items(), key=lambda x: int(x[0][1])) if t == table]
+
+    def forget_failed(self, table, sequence):
+        del self.kept_failed[(table, sequence)]
+
+    def count(self, table, window_start, protected, first_change_at):
+        total, first = self.counters.get((table, window_start), (0, first_change_at))
+        self.counters[(table, window_start)] = (total + protected, min(first, first_change_at))
+        return self.counters[(table, window_start)]
+
+    def open_incident(self, table, window_start, window_seconds, detail):
+        if any(t == table and w >= window_start - window_seconds for t, w in self.incidents):
+            return False
+        self.incidents[(table, window_start)] = dict(detail)
+        return True
+
+    def update_incident(self, table, window_start, detail):
+        self.incidents[(table, window_start)].update(detail)

@@ -9,7 +9,7 @@ import json
 
 from change_monitor import adapter, core, images
 from change_monitor.config import Policy
-from tests.fakes import FakeDynamoDb
+from tests.fakes import FakeAudit, FakeDynamoDb
 
 ATTR = "_ddbguard_undo"
 ALL = Policy(protected_events=frozenset({"REMOVE", "MODIFY", "INSERT"}), marker_key=b"s" * 32)
@@ -109,40 +109,6 @@ def test_many_keys_are_undone_in_parallel_and_all_come_back(handler, record):
     client = FakeDynamoDb()
     assert run(handler, records, client, Policy(concurrency=8)) == {"batchItemFailures": []}
     assert len(client.items) == 200
-
-
-class FakeAudit:
-    def __init__(self):
-        self.undos, self.counters, self.incidents, self.not_undone, self.kept_failed = [], {}, {}, [], {}
-
-    def record_undos(self, entries):
-        self.undos.extend(entries)
-
-    def record_not_undone(self, entries):
-        self.not_undone.extend(entries)
-
-    def record_failed(self, entries):
-        self.kept_failed.update({(e["table"], e["sequence"]): e for e in entries})
-
-    def failed(self, table):
-        return [e for (t, _), e in sorted(self.kept_failed.items(), key=lambda x: int(x[0][1])) if t == table]
-
-    def forget_failed(self, table, sequence):
-        del self.kept_failed[(table, sequence)]
-
-    def count(self, table, window_start, protected, first_change_at):
-        total, first = self.counters.get((table, window_start), (0, first_change_at))
-        self.counters[(table, window_start)] = (total + protected, min(first, first_change_at))
-        return self.counters[(table, window_start)]
-
-    def open_incident(self, table, window_start, window_seconds, detail):
-        if any(t == table and w >= window_start - window_seconds for t, w in self.incidents):
-            return False
-        self.incidents[(table, window_start)] = dict(detail)
-        return True
-
-    def update_incident(self, table, window_start, detail):
-        self.incidents[(table, window_start)].update(detail)
 
 
 class FakeEscalation:
@@ -348,3 +314,34 @@ def test_a_retry_that_succeeds_forgets_the_kept_failure(handler, record):
     client.fail_on.clear()
     assert run(handler, [deleted], client, audit=audit) == {"batchItemFailures": []}
     assert audit.failed("orders") == []
+
+
+def test_a_chain_of_bad_changes_across_a_cold_start_returns_to_the_good_state(handler, record):
+    """v0 -> b1 -> b2, the two records seen by two containers: the second must return to v0,
+    not to the bad intermediate b1 (its OldImage). The first persisted what it knew."""
+    v0, b1, b2 = ({"pk": {"S": "order#3"}, "status": {"S": s}} for s in ("paid", "bad-1", "bad-2"))
+    first, second = record("modify"), record("modify")
+    for rec, (old, new, seq) in ((first, (v0, b1, "1")), (second, (b1, b2, "2"))):
+        rec["dynamodb"].update(OldImage=old, NewImage=new, SequenceNumber=seq)
+    audit = FakeAudit()
+    client = FakeDynamoDb()
+    client.items[(repr({"S": "order#3"}),)] = copy.deepcopy(b2)
+    run(handler, [first], client, audit=audit, memory=handler.Memory())  # superseded: the item is b2
+    run(handler, [second], client, audit=audit, memory=handler.Memory())  # a cold container
+    assert SIGNER.strip(client.items[(repr({"S": "order#3"}),)]) == v0
+
+
+def test_a_persisted_state_that_no_longer_applies_is_ignored(handler, record):
+    """A legitimate change the persisting container did not record came in between: the
+    next record does not start from the persisted after-state, so its OldImage is good."""
+    v0, b1, legit, bad = ({"pk": {"S": "order#3"}, "status": {"S": s}} for s in ("paid", "bad", "legit", "bad-2"))
+    first, later = record("modify"), record("modify")
+    first["dynamodb"].update(OldImage=v0, NewImage=b1, SequenceNumber="1")
+    later["dynamodb"].update(OldImage=legit, NewImage=bad, SequenceNumber="5")
+    audit = FakeAudit()
+    client = FakeDynamoDb()
+    client.items[(repr({"S": "order#3"}),)] = copy.deepcopy(b1)
+    run(handler, [first], client, audit=audit, memory=handler.Memory())
+    client.items[(repr({"S": "order#3"}),)] = copy.deepcopy(bad)
+    run(handler, [later], client, audit=audit, memory=handler.Memory())
+    assert SIGNER.strip(client.items[(repr({"S": "order#3"}),)]) == legit

@@ -20,6 +20,7 @@ SUPERSEDED = "superseded"
 NOTHING = "nothing-to-do"
 AUDIT_RETENTION_DAYS = 90
 FAILED_RETENTION_DAYS = 14  # as long as the failure queue keeps its messages
+STATE_RETENTION_DAYS = 2  # longer than any record stays in the stream (24 h)
 MAX_IMAGES_BYTES = 350_000  # an audit record holds both images within DynamoDB's 400 KB
 
 
@@ -208,6 +209,45 @@ class AuditTrail:
             TableName=self._table,
             Key={"pk": {"S": f"{table}#failed"}, "sk": {"S": failures.sort_key(sequence)}},
         )
+
+    def remember_states(self, entries: list[dict[str, Any]]) -> None:
+        """Persist the good state of items the monitor has just protected (``state``), with
+        the digest of the state the record left, so that another container can tell
+        whether the memory still applies. Images too large for one item are not kept."""
+        expires = int(time.time()) + STATE_RETENTION_DAYS * 86400
+        with self._resource.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for e in entries:
+                good = json.dumps(e["good"], sort_keys=True)
+                if len(good) > MAX_IMAGES_BYTES:
+                    continue
+                batch.put_item(
+                    Item={
+                        "pk": f"{e['table']}#state",
+                        "sk": json.dumps(e["keys"], sort_keys=True),
+                        "good": good,
+                        "after": e["after"],
+                        "expires_at": expires,
+                    }
+                )
+
+    def recall_states(self, table: str, keys: list[dict[str, Any]]) -> dict[str, tuple[Any, str]]:
+        """The persisted (good state, after-digest) of these keys, by ``core.item_id``."""
+        found: dict[str, tuple[Any, str]] = {}
+        sks = sorted({json.dumps(k, sort_keys=True) for k in keys})
+        for start in range(0, len(sks), 100):
+            request = {
+                self._table: {
+                    "Keys": [{"pk": {"S": f"{table}#state"}, "sk": {"S": sk}} for sk in sks[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    ident = core.item_id(table, json.loads(item["sk"]["S"]))
+                    found[ident] = (json.loads(item["good"]["S"]), item["after"]["S"])
+                request = answer.get("UnprocessedKeys") or None
+        return found
 
     def count(self, table: str, window_start: int, protected: int, first_change_at: float) -> tuple[int, float]:
         """Add ``protected`` to the window's counter; return its total and its first change time."""

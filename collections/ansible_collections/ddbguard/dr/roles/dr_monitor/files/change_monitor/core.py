@@ -19,8 +19,8 @@ re-created item. So, reading a key's records in stream order:
 
 The first record of a key starts from the state before it (its OldImage, or "absent" for
 an insert). The good state of ``None`` means "must not exist". The handler keeps this
-memory per container (``remember`` tells it what to store) and passes it back in. A cold
-container starts again from OldImages; see README.
+memory per container (``remember`` tells it what to store) and passes it back in, and
+persists it for protected items, so that a cold container carries on (``handler._recall``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import threading
 import time
@@ -24,7 +23,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from change_monitor import adapter, core, failures, marker, metrics, operations
+from change_monitor import adapter, core, failures, incidents, marker, metrics, operations
 from change_monitor import maintenance as maintenance_state
 from change_monitor.config import Policy, load_policy
 from change_monitor.maintenance import MaintenanceWindow
@@ -62,6 +61,10 @@ class Memory:
     def get(self, key: str, default: Any = None) -> Any:
         with self._lock:
             return self._items.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._items
 
     def put(self, key: str, value: Any) -> None:
         with self._lock:
@@ -142,6 +145,8 @@ def process(
     maintenance = window.state() if window else maintenance_state.CLOSED
     maintenance_open = maintenance == maintenance_state.OPEN
     results: list[tuple[core.Decision | None, str, str | None] | None] = [None] * len(records)
+    if audit and records:
+        _recall(audit, policy, records, memory)
 
     def run(group: list[tuple[int, dict[str, Any]]]) -> None:
         for index, record in group:
@@ -191,12 +196,16 @@ def process(
 
     if audit and undone:
         _audit(audit, undone)
+        # A failed record comes back (retry or replay): the state it would leave is not yet the item's.
+        states = [_state(record, decision) for record, decision, outcome in undone if outcome != FAILED]
+        if states:
+            _keep(audit.remember_states, states)
     if audit and not_undone:
         _keep(audit.record_not_undone, not_undone)
     if audit:
         _keep_failures(audit, records, results, kept_failed)
     if escalation and audit and protected_at and records:
-        counts["Escalated"] += _escalate(policy, audit, escalation, records[0]["eventSourceARN"], protected_at)
+        counts["Escalated"] += incidents.escalate(policy, audit, escalation, records[0]["eventSourceARN"], protected_at)
     table = core.table_name(records[0]["eventSourceARN"]) if records else "-"
     print(metrics.emf_line(table, counts))
     ordered = sorted((r["dynamodb"]["SequenceNumber"] for r in failed), key=int)
@@ -215,6 +224,49 @@ def _metric(decision: core.Decision | None, outcome: str) -> str:
     if outcome == NOT_UNDONE:
         return "NotUndone"
     return "Skipped"
+
+
+def _recall(audit: adapter.AuditTrail, policy: Policy, records: list, memory: Memory) -> None:
+    """Good states another container persisted (``AuditTrail.remember_states``), for the
+    keys this container does not remember. A persisted state applies only when the key's
+    first record here starts from the state that its last protected record left (its
+    after-digest): a chain of bad changes across a cold start still returns to the good
+    state. When it does not apply, the record's OldImage is the state to return to."""
+    firsts: dict[str, dict[str, Any]] = {}
+    for record in records:
+        ident = core.item_id(
+            core.table_name(record["eventSourceARN"]), (record.get("dynamodb") or {}).get("Keys") or {}
+        )
+        firsts.setdefault(ident, record)
+    wanted = {
+        ident: record
+        for ident, record in firsts.items()
+        if record.get("eventName") in policy.protected_events and ident not in memory
+    }
+    if not wanted:
+        return
+    table = core.table_name(records[0]["eventSourceARN"])
+    try:
+        found = audit.recall_states(table, [r["dynamodb"]["Keys"] for r in wanted.values()])
+    except Exception as exc:  # noqa: BLE001 - undo from OldImages, as a fresh container would
+        print(json.dumps({"audit": "recall-failed", "error": repr(exc), "keys": len(wanted)}))
+        return
+    for ident, (good, after) in found.items():
+        record = wanted.get(ident)
+        if record and after == marker.state_digest((record.get("dynamodb") or {}).get("OldImage")):
+            memory.put(ident, good)
+
+
+def _state(record: dict[str, Any], decision: core.Decision) -> dict[str, Any]:
+    """What ``_recall`` needs of a protected record: the good state, and the state it left."""
+    ddb = record.get("dynamodb") or {}
+    after = None if record.get("eventName") == "REMOVE" else ddb.get("NewImage")
+    return {
+        "table": decision.table,
+        "keys": decision.keys,
+        "good": decision.remember[1],
+        "after": marker.state_digest(after),
+    }
 
 
 def _keep_failures(audit: adapter.AuditTrail, records: list, results: list, kept: list[dict[str, Any]]) -> None:
@@ -273,77 +325,6 @@ def _audit(audit: adapter.AuditTrail, undone: list) -> None:
         for record, decision, outcome in undone
     ]
     _keep(audit.record_undos, entries)
-
-
-def _escalate(
-    policy: Policy, audit: adapter.AuditTrail, escalation: adapter.Escalation, source_arn: str, at: list[float]
-) -> int:
-    """Count this batch's protected changes; open one incident per burst past the threshold."""
-    table = core.table_name(source_arn)
-    first = min(at)
-    window = policy.escalation_window_seconds
-    window_start = int(first // window * window)
-    try:
-        total, first_change_at = audit.count(table, window_start, len(at), first)
-        if total < policy.escalation_threshold:
-            return 0
-        iso = datetime.datetime.fromtimestamp(first_change_at, tz=datetime.UTC).isoformat()
-        detail = {"status": "opened", "first_change_at": iso, "changes": total}
-        if not audit.open_incident(table, window_start, window, detail):
-            return 0
-        point = escalation.latest_point_before(core.table_arn(source_arn), first_change_at)
-        if point is None:
-            audit.update_incident(table, window_start, {"status": "no-recovery-point"})
-            _operator(table, total, iso, None, None)
-            return 1
-        target = f"{table}-incident-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(window_start))}"
-        job = escalation.restore(point["RecoveryPointArn"], target)
-        audit.update_incident(
-            table,
-            window_start,
-            {
-                "status": "restoring",
-                "restore_job_id": job,
-                "recovery_point_arn": point["RecoveryPointArn"],
-                "target_table": target,
-            },
-        )
-        _operator(table, total, iso, point["RecoveryPointArn"], target)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - item undo goes on; the operator is told loudly
-        print(json.dumps({"incident": "escalation-failed", "table": table, "error": repr(exc)}))
-        return 0
-
-
-def _operator(table: str, changes: int, first_change_at: str, point: str | None, target: str | None) -> None:
-    """The incident line an operator (and the alarm on it) acts upon."""
-    if point:
-        steps = [
-            f"Wait for the restore job into {target} (aws backup describe-restore-job).",
-            "Compare it with the live table and copy back the damaged items, conditionally: "
-            f"ansible-playbook playbooks/restore.yml -e dr_restore_table={table} -e dr_restore_from_table={target} "
-            "-e dr_restore_mode=copy-diff (check mode first, with --check, shows what would be copied).",
-            "Find the writer that caused the burst before closing the incident.",
-        ]
-    else:
-        steps = [
-            f"No recovery point of {table} predates {first_change_at}: restore with PITR to just before it: "
-            f"ansible-playbook playbooks/restore.yml -e dr_restore_table={table} -e dr_restore_source=point-in-time "
-            f"-e dr_restore_time=<just before {first_change_at}> -e dr_restore_mode=plan"
-        ]
-    print(
-        json.dumps(
-            {
-                "incident": "opened",
-                "table": table,
-                "protected_changes": changes,
-                "first_change_at": first_change_at,
-                "recovery_point_arn": point,
-                "restore_target": target,
-                "next_steps": steps,
-            }
-        )
-    )
 
 
 def run_operation(

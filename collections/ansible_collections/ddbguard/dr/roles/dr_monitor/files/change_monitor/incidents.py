@@ -1,0 +1,89 @@
+"""Tier 2 from the monitor: past a threshold of protected changes in a window, one incident.
+
+Protected changes (and changes it could not undo) are counted per window in the audit
+table. The first batch that takes a window's count past ``DDBGUARD_ESCALATION_THRESHOLD``
+opens one incident for the burst (none if the previous window has one), restores the
+latest recovery point created before the burst's first change into a new table, and
+prints the line operators act on: what was restored where, and the exact
+``playbooks/restore.yml`` command that copies the damaged items back.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+
+from change_monitor import adapter, core
+from change_monitor.config import Policy
+
+
+def escalate(
+    policy: Policy, audit: adapter.AuditTrail, escalation: adapter.Escalation, source_arn: str, at: list[float]
+) -> int:
+    """Count this batch's protected changes; open one incident per burst past the threshold."""
+    table = core.table_name(source_arn)
+    first = min(at)
+    window = policy.escalation_window_seconds
+    window_start = int(first // window * window)
+    try:
+        total, first_change_at = audit.count(table, window_start, len(at), first)
+        if total < policy.escalation_threshold:
+            return 0
+        iso = datetime.datetime.fromtimestamp(first_change_at, tz=datetime.UTC).isoformat()
+        detail = {"status": "opened", "first_change_at": iso, "changes": total}
+        if not audit.open_incident(table, window_start, window, detail):
+            return 0
+        point = escalation.latest_point_before(core.table_arn(source_arn), first_change_at)
+        if point is None:
+            audit.update_incident(table, window_start, {"status": "no-recovery-point"})
+            operator_line(table, total, iso, None, None)
+            return 1
+        target = f"{table}-incident-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(window_start))}"
+        job = escalation.restore(point["RecoveryPointArn"], target)
+        audit.update_incident(
+            table,
+            window_start,
+            {
+                "status": "restoring",
+                "restore_job_id": job,
+                "recovery_point_arn": point["RecoveryPointArn"],
+                "target_table": target,
+            },
+        )
+        operator_line(table, total, iso, point["RecoveryPointArn"], target)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - item undo goes on; the operator is told loudly
+        print(json.dumps({"incident": "escalation-failed", "table": table, "error": repr(exc)}))
+        return 0
+
+
+def operator_line(table: str, changes: int, first_change_at: str, point: str | None, target: str | None) -> None:
+    """The incident line an operator (and the alarm on it) acts upon."""
+    if point:
+        steps = [
+            f"Wait for the restore job into {target} (aws backup describe-restore-job).",
+            "Compare it with the live table and copy back the damaged items, conditionally: "
+            f"ansible-playbook playbooks/restore.yml -e dr_restore_table={table} -e dr_restore_from_table={target} "
+            "-e dr_restore_mode=copy-diff (check mode first, with --check, shows what would be copied).",
+            "Find the writer that caused the burst before closing the incident.",
+        ]
+    else:
+        steps = [
+            f"No recovery point of {table} predates {first_change_at}: restore with PITR to just before it: "
+            f"ansible-playbook playbooks/restore.yml -e dr_restore_table={table} -e dr_restore_source=point-in-time "
+            f"-e dr_restore_time=<just before {first_change_at}> -e dr_restore_mode=plan"
+        ]
+    print(
+        json.dumps(
+            {
+                "incident": "opened",
+                "table": table,
+                "protected_changes": changes,
+                "first_change_at": first_change_at,
+                "recovery_point_arn": point,
+                "restore_target": target,
+                "next_steps": steps,
+            }
+        )
+    )
