@@ -298,6 +298,86 @@ def test_a_poison_record_goes_to_the_failure_queue_while_the_rest_of_its_batch_i
     assert "0 kept failure(s) replayed" in again.stdout
 
 
+def _microburst(port: int, method: str, path: str, body=None):
+    """microburst's control API on 127.0.0.1 (rules, fired faults, health)."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        payload = None if body is None else json.dumps(body)
+        connection.request(method, f"/_microburst/{path}", body=payload, headers={"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read() or b"null")
+    finally:
+        connection.close()
+
+
+def test_sustained_throttling_loses_nothing(aws, tmp_path):
+    """microburst (a protocol-aware AWS fault proxy) sits between the function and the local
+    AWS and throttles every PutItem on the table for 20 s, longer than an invocation and its
+    botocore retries. Nothing is restored meanwhile; once it stops, every item comes back
+    (Lambda's retries, or make replay for what reached the failure queue), and nothing stays kept."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.integration.conftest import free_port
+
+    port = free_port()
+    proxy = f"http://127.0.0.1:{port}"
+    binary = Path(sys.executable).parent / "microburst"
+    log = (tmp_path / "microburst.log").open("w")
+    process = subprocess.Popen(
+        [str(binary), "--upstream", aws.endpoint, "--port", str(port), "--host", "127.0.0.1"], stdout=log, stderr=log
+    )
+    lam, ddb = aws.client("lambda"), aws.client("dynamodb")
+    env = lam.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+    try:
+        wait_for(lambda: _alive(port), what="microburst to listen")
+        # Only the function's DynamoDB calls go through the proxy (botocore's per-service endpoint).
+        lam.update_function_configuration(
+            FunctionName=FUNCTION, Environment={"Variables": {**env, "AWS_ENDPOINT_URL_DYNAMODB": proxy}}
+        )
+        keys = [f"throttled-{i}" for i in range(5)]
+        items = {pk: put(aws, pk) for pk in keys}
+        time.sleep(2)
+        throttle = {"service": "dynamodb", "operation": "PutItem", "body": f"TableName == '{TABLE}'"}
+        _microburst(port, "POST", "rules", [{**throttle, "error": {"code": "ProvisionedThroughputExceededException"}}])
+        for pk in keys:
+            ddb.delete_item(TableName=TABLE, Key={"pk": {"S": pk}})
+        time.sleep(20)
+        assert [pk for pk in keys if get(aws, pk)] == [], "nothing can be restored while PutItem is throttled"
+        _status, fired = _microburst(port, "GET", "fired")
+        assert {(f["operation"], f["action"]) for f in fired} == {
+            ("PutItem", "error:ProvisionedThroughputExceededException")
+        }
+        _microburst(port, "POST", "rules", [])
+        time.sleep(10)
+        aws.playbook(
+            "playbooks/replay.yml", "-e", json.dumps({"ddbguard_tables": [{"name": TABLE, "hash_key_name": "pk"}]})
+        )
+        for pk in keys:
+            wait_for(lambda pk=pk: strip(get(aws, pk)) == items[pk], what=f"{pk} to come back")
+        kept = ddb.query(
+            TableName=f"{TABLE}-ddbguard-audit",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"{TABLE}#failed"}},
+        )["Items"]
+        assert kept == []
+    finally:
+        lam.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": env})
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def _alive(port: int) -> bool:
+    try:
+        return _microburst(port, "GET", "health")[0] == 200
+    except OSError:
+        return False
+
+
 def test_an_item_of_almost_400_kb_comes_back_exactly(aws):
     filler = "z" * (400 * 1024 - 200)
     item = {"pk": {"S": "big-1"}, "payload": {"S": filler}}
