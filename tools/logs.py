@@ -63,7 +63,7 @@ def matches(decision: dict, key: str | None) -> bool:
 
 def line(table: str, at_ms: int, decision: dict) -> str:
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at_ms / 1000))
-    what = decision.get("event") or decision.get("operation") or ""
+    what = decision.get("event") or decision.get("operation") or decision.get("kind") or ""
     detail = " ".join(str(decision.get(k) or "") for k in ("action", "reason")).strip()
     extra = f" error={decision['error']}" if decision.get("error") else ""
     return f"{when} {table} {what} {json.dumps(decision.get('key'))} {detail} -> {decision.get('outcome')}{extra}"

@@ -75,7 +75,8 @@ def log_lines(aws) -> list[str]:
     logs = aws.client("logs")
     group = f"/aws/lambda/{FUNCTION}"
     lines = []
-    for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
+    streams = logs.get_paginator("describe_log_streams").paginate(logGroupName=group).build_full_result()
+    for stream in streams["logStreams"]:
         events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
         lines.extend(e["message"] for e in events["events"])
     return lines
@@ -235,6 +236,54 @@ def test_changes_during_a_maintenance_window_are_only_audited(aws):
     time.sleep(0.5)
     aws.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": {"S": "window-2"}})
     wait_for(lambda: get(aws, "window-2"), what="protection to resume after the window")
+
+
+def test_a_maintenance_window_set_by_a_typo_keeps_protection_on(aws):
+    """An end decades ahead, or without a time zone: the delete is undone all the same."""
+    ssm = aws.client("ssm")
+    try:
+        for n, value in enumerate(("2099-01-01T00:00:00Z", "2099-01-01")):
+            ssm.put_parameter(Name=PARAMETER, Value=value, Overwrite=True, Type="String")
+            time.sleep(6)  # the monitor caches the window for 5 s
+            pk = f"typo-{n}"
+            item = put(aws, pk)
+            time.sleep(0.5)
+            aws.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": {"S": pk}})
+            wait_for(lambda pk=pk: get(aws, pk), what=f"the delete to be undone with the window set to {value}")
+            assert strip(get(aws, pk)) == item
+        refused = [
+            line for line in log_lines(aws) if '"kind": "maintenance"' in line and '"outcome": "refused"' in line
+        ]
+        assert any('"too-far-ahead"' in line for line in refused) and any('"no-time-zone"' in line for line in refused)
+    finally:
+        ssm.put_parameter(Name=PARAMETER, Value="1970-01-01T00:00:00Z", Overwrite=True, Type="String")
+        time.sleep(6)
+
+
+def test_a_change_too_wide_to_undo_is_reported_never_skipped_in_silence(aws):
+    """About 300 attributes: no condition fits DynamoDB's 4 KB, so the modification cannot be
+    undone safely. It is logged not-undone and its images are kept in the audit table."""
+    wide = {f"attribute_{i:03d}": {"N": str(i)} for i in range(300)}
+    put(aws, "wide-1", **wide)
+    time.sleep(0.5)
+    aws.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "wide-1"}},
+        UpdateExpression="SET attribute_000 = :bad",
+        ExpressionAttributeValues={":bad": {"N": "-1"}},
+    )
+    [decision] = wait_for(
+        lambda: [d for d in decisions(aws, "wide-1") if d["event"] == "MODIFY"], what="the decision on the change"
+    )
+    assert (decision["reason"], decision["outcome"]) == ("too-many-attributes", "not-undone")
+    kept = aws.client("dynamodb").query(
+        TableName=f"{TABLE}-ddbguard-audit",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"{TABLE}#not-undone"}},
+    )["Items"]
+    [entry] = [k for k in kept if json.loads(k["key"]["S"]) == {"pk": {"S": "wide-1"}}]
+    images = json.loads(entry["images"]["S"])
+    assert images["old"]["attribute_000"] == {"N": "0"} and images["new"]["attribute_000"] == {"N": "-1"}
 
 
 def test_a_poison_record_goes_to_the_failure_queue_while_the_rest_of_its_batch_is_undone(aws):

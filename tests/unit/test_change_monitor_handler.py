@@ -246,7 +246,7 @@ def test_a_protected_change_that_cannot_be_undone_is_never_a_quiet_skip(handler,
     assert result == {"batchItemFailures": []}, "a retry cannot undo it either"
     assert client.calls == []
     out = lines(capsys)
-    decisions = [x for x in out if "outcome" in x]
+    decisions = [x for x in out if x.get("kind") == "decision"]
     assert [(d["reason"], d["outcome"]) for d in decisions] == [
         ("too-many-attributes", "not-undone"),
         ("image-missing", "not-undone"),
@@ -345,3 +345,29 @@ def test_a_persisted_state_that_no_longer_applies_is_ignored(handler, record):
     client.items[(repr({"S": "order#3"}),)] = copy.deepcopy(bad)
     run(handler, [later], client, audit=audit, memory=handler.Memory())
     assert SIGNER.strip(client.items[(repr({"S": "order#3"}),)]) == legit
+
+
+def test_every_line_the_monitor_prints_has_one_shape(handler, record, capsys):
+    """kind, table and outcome on every line (the EMF metrics line aside), whatever its kind."""
+    policy = Policy(mode="undo+escalate", escalation_threshold=1, audit_table="audit", table="orders")
+    from change_monitor import maintenance
+
+    window = maintenance.MaintenanceWindow(
+        type("Ssm", (), {"get_parameter": lambda self, Name: {"Parameter": {"Value": "2099-01-01"}}})(),
+        "/p",
+        86400,
+        "orders",
+    )
+    run(
+        handler,
+        [record("remove")],
+        FakeDynamoDb(),
+        policy,
+        audit=FakeAudit(),
+        escalation=FakeEscalation([]),
+        window=window,
+    )
+    handler.run_operation({"ddbguard": "retire-canaries", "table": "other"}, FakeDynamoDb(), policy)
+    out = [x for x in lines(capsys) if "_aws" not in x]
+    assert {x["kind"] for x in out} == {"decision", "incident", "maintenance", "operation"}
+    assert all({"kind", "table", "outcome"} <= set(x) for x in out), out

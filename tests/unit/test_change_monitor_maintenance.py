@@ -57,11 +57,13 @@ class FakeSsm:
 
 
 def test_a_refused_value_keeps_protection_on_and_says_so(capsys):
-    window = maintenance.MaintenanceWindow(FakeSsm("2099-01-01T00:00:00Z"), "/p", DAY, clock=lambda: NOW)
+    window = maintenance.MaintenanceWindow(FakeSsm("2099-01-01T00:00:00Z"), "/p", DAY, "orders", clock=lambda: NOW)
     assert not window.is_open()
     line = json.loads(capsys.readouterr().out)
     assert line == {
-        "maintenance": "refused",
+        "kind": "maintenance",
+        "table": "orders",
+        "outcome": "refused",
         "reason": "too-far-ahead",
         "parameter": "/p",
         "value": "2099-01-01T00:00:00Z",

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from change_monitor import adapter, core, failures, incidents, marker, metrics, operations
+from change_monitor import adapter, core, failures, incidents, log, marker, metrics, operations
 from change_monitor import maintenance as maintenance_state
 from change_monitor.config import Policy, load_policy
 from change_monitor.maintenance import MaintenanceWindow
@@ -41,7 +41,10 @@ def _clients(policy: Policy) -> dict[str, Any]:
         out["audit"] = adapter.AuditTrail(ddb, boto3.resource("dynamodb", config=config).Table(policy.audit_table))
     if policy.maintenance_parameter:
         out["window"] = MaintenanceWindow(
-            boto3.client("ssm", config=config), policy.maintenance_parameter, policy.maintenance_max_seconds
+            boto3.client("ssm", config=config),
+            policy.maintenance_parameter,
+            policy.maintenance_max_seconds,
+            policy.table,
         )
     if policy.escalates:
         out["escalation"] = adapter.Escalation(
@@ -107,20 +110,20 @@ def _lag_ms(record: dict[str, Any]) -> int | None:
 
 
 def _log(record: dict[str, Any], decision: core.Decision | None, outcome: str, error: str | None = None) -> None:
-    line = {
+    ddb = record.get("dynamodb") or {}
+    fields = {
         "event_id": record.get("eventID"),
         "event": record.get("eventName"),
-        "sequence": (record.get("dynamodb") or {}).get("SequenceNumber"),
-        "table": decision.table if decision else core.table_name(record.get("eventSourceARN", ":table/?/")),
-        "key": (record.get("dynamodb") or {}).get("Keys"),
+        "sequence": ddb.get("SequenceNumber"),
+        "key": ddb.get("Keys"),
         "action": decision.action if decision else None,
         "reason": decision.reason if decision else None,
-        "outcome": outcome,
         "lag_ms": _lag_ms(record),
     }
     if error:
-        line["error"] = error
-    print(json.dumps(line, sort_keys=True))
+        fields["error"] = error
+    table = decision.table if decision else core.table_name(record.get("eventSourceARN", ":table/?/"))
+    log.emit(log.DECISION, table, outcome, **fields)
 
 
 def _by_key(records: list[dict[str, Any]]) -> list[list[tuple[int, dict[str, Any]]]]:
@@ -249,7 +252,7 @@ def _recall(audit: adapter.AuditTrail, policy: Policy, records: list, memory: Me
     try:
         found = audit.recall_states(table, [r["dynamodb"]["Keys"] for r in wanted.values()])
     except Exception as exc:  # noqa: BLE001 - undo from OldImages, as a fresh container would
-        print(json.dumps({"audit": "recall-failed", "error": repr(exc), "keys": len(wanted)}))
+        log.emit(log.AUDIT, table, "failed", audit="recall-states", error=repr(exc), keys=len(wanted))
         return
     for ident, (good, after) in found.items():
         record = wanted.get(ident)
@@ -307,7 +310,10 @@ def _keep(write: Any, entries: list[dict[str, Any]]) -> None:
     try:
         write(entries)
     except Exception as exc:  # noqa: BLE001 - the decision stands; the lost record is reported
-        print(json.dumps({"audit": "failed", "error": repr(exc), "records": len(entries)}))
+        table = entries[0].get("table", "?") if entries else "?"
+        log.emit(
+            log.AUDIT, table, "failed", audit=getattr(write, "__name__", "write"), error=repr(exc), records=len(entries)
+        )
 
 
 def _audit(audit: adapter.AuditTrail, undone: list) -> None:
@@ -340,7 +346,7 @@ def run_operation(
     try:
         name, writes = operations.parse(event, policy.table, policy.partition_key, policy.canary_prefix)
     except operations.OperationError as exc:
-        print(json.dumps({"operation": event.get("ddbguard"), "outcome": operations.REFUSED, "error": str(exc)}))
+        log.emit(log.OPERATION, policy.table, operations.REFUSED, operation=event.get("ddbguard"), error=str(exc))
         return {"error": str(exc)}
     if name == operations.HEALTH:
         return {
@@ -357,7 +363,7 @@ def run_operation(
     for write, result in zip(writes, results, strict=True):
         if result["outcome"] == operations.APPLIED:
             memory.put(core.item_id(policy.table, write.key), write.image)  # the new good state
-        print(json.dumps({"operation": name, "table": policy.table, **result}, sort_keys=True))
+        log.emit(log.OPERATION, policy.table, operation=name, **result)
     return {"operation": name, "results": results}
 
 
@@ -383,7 +389,7 @@ def replay_failed(
         line.update(key=kept["record"].get("dynamodb", {}).get("Keys"), outcome=outcome)
         if error:
             line["error"] = error
-        print(json.dumps(line, sort_keys=True))
+        log.emit(log.OPERATION, **line)
         results.append(line)
     return {"operation": operations.REPLAY_FAILED, "results": results}
 

@@ -11,10 +11,9 @@ prints the line operators act on: what was restored where, and the exact
 from __future__ import annotations
 
 import datetime
-import json
 import time
 
-from change_monitor import adapter, core
+from change_monitor import adapter, core, log
 from change_monitor.config import Policy
 
 
@@ -54,7 +53,7 @@ def escalate(
         operator_line(table, total, iso, point["RecoveryPointArn"], target)
         return 1
     except Exception as exc:  # noqa: BLE001 - item undo goes on; the operator is told loudly
-        print(json.dumps({"incident": "escalation-failed", "table": table, "error": repr(exc)}))
+        log.emit(log.INCIDENT, table, "escalation-failed", error=repr(exc))
         return 0
 
 
@@ -74,16 +73,14 @@ def operator_line(table: str, changes: int, first_change_at: str, point: str | N
             f"ansible-playbook playbooks/restore.yml -e dr_restore_table={table} -e dr_restore_source=point-in-time "
             f"-e dr_restore_time=<just before {first_change_at}> -e dr_restore_mode=plan"
         ]
-    print(
-        json.dumps(
-            {
-                "incident": "opened",
-                "table": table,
-                "protected_changes": changes,
-                "first_change_at": first_change_at,
-                "recovery_point_arn": point,
-                "restore_target": target,
-                "next_steps": steps,
-            }
-        )
+    log.emit(
+        log.INCIDENT,
+        table,
+        "opened",
+        incident="opened",
+        protected_changes=changes,
+        first_change_at=first_change_at,
+        recovery_point_arn=point,
+        restore_target=target,
+        next_steps=steps,
     )

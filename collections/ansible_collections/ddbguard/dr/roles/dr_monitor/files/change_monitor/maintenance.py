@@ -10,17 +10,19 @@ only within limits, so that a typo cannot switch protection off for long:
 - an end more than a minute in the past is a window that has ended (a wrong date?).
 
 ``1970-01-01T00:00:00Z`` (the value the role creates) and ``closed`` mean no window. Any
-other value that does not open the window keeps protection on and says so: one log line (``maintenance: refused``)
-per reading, and the ``MaintenanceRefused`` metric. The answer is cached for a few
-seconds so that a burst does not call SSM once per batch.
+other value that does not open the window keeps protection on and says so: one log line
+(``kind: maintenance``, ``outcome: refused``) per reading, and the ``MaintenanceRefused``
+metric. The answer is cached for a few seconds so that a burst does not call SSM once per
+batch.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import time
 from typing import Any
+
+from change_monitor import log
 
 CACHE_SECONDS = 5.0
 OPEN = "open"
@@ -55,8 +57,9 @@ def window_state(value: str | None, now: float, max_seconds: int) -> str:
 
 
 class MaintenanceWindow:
-    def __init__(self, ssm: Any, parameter: str, max_seconds: int = 86400, clock=time.time) -> None:
+    def __init__(self, ssm: Any, parameter: str, max_seconds: int = 86400, table: str = "", clock=time.time) -> None:
         self._ssm = ssm
+        self._table = table
         self._parameter = parameter
         self._max_seconds = max_seconds
         self._clock = clock
@@ -72,8 +75,7 @@ class MaintenanceWindow:
             value = None
         state = window_state(value, now, self._max_seconds)
         if state in REFUSALS:
-            line = {"maintenance": "refused", "reason": state, "parameter": self._parameter, "value": value}
-            print(json.dumps(line, sort_keys=True))
+            log.emit(log.MAINTENANCE, self._table, "refused", reason=state, parameter=self._parameter, value=value)
         self._cached = (now, state)
         return state
 

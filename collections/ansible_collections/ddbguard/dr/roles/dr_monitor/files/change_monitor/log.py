@@ -1,0 +1,28 @@
+"""One shape for every line the monitor prints (besides the EMF metrics line).
+
+``{"kind": ..., "table": ..., "outcome": ..., ...}``, one JSON object per line, keys sorted:
+
+- ``decision``: one stream record (event, key, action, reason, sequence, lag_ms);
+- ``operation``: one write of a sanctioned operation, or its refusal;
+- ``incident``: an incident opened, or an escalation that failed;
+- ``maintenance``: a maintenance window value refused (protection stays on);
+- ``audit``: an audit, state or failure record that could not be written or read.
+
+``make logs`` (``tools/logs.py``) and the drill (``ddbguard.dr.monitor_decisions``) read
+them back by these fields.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+DECISION = "decision"
+OPERATION = "operation"
+INCIDENT = "incident"
+MAINTENANCE = "maintenance"
+AUDIT = "audit"
+
+
+def emit(kind: str, table: str, outcome: str, **fields: Any) -> None:
+    print(json.dumps({"kind": kind, "table": table, "outcome": outcome, **fields}, sort_keys=True, default=str))
