@@ -50,10 +50,10 @@ def local_aws():
         launcher.stop(target)
 
 
-def client(target, service: str):
+def client(target, service: str, endpoint: str | None = None):
     return boto3.client(
         service,
-        endpoint_url=target.endpoint,
+        endpoint_url=endpoint or target.endpoint,
         region_name="us-east-1",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",

@@ -10,10 +10,10 @@ SAMPLES = 200
 POLL = 0.002
 
 
-def measure(ddb, table: str, samples: int) -> list[float]:
+def measure(ddb, table: str, samples: int, prefix: str = "latency") -> list[float]:
     latencies = []
     for i in range(samples):
-        key = {"pk": {"S": f"latency-{i}"}}
+        key = {"pk": {"S": f"{prefix}-{i}"}}
         ddb.put_item(TableName=table, Item={**key, "amount": {"N": str(i)}, "note": {"S": "x" * 64}})
         time.sleep(0.15)  # let the INSERT pass before the delete
         ddb.delete_item(TableName=table, Key=key)
