@@ -37,9 +37,14 @@ from pathlib import Path
 import common
 import undo_latency
 
-ITEMS = 5000
-RUNS = 3
-SAMPLES = 100
+# BENCH_ITEMS, BENCH_RUNS and BENCH_SAMPLES shrink a run while trying things out.
+ITEMS = int(os.environ.get("BENCH_ITEMS", "5000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "100"))
+# BENCH_ONLY_MONITOR=1: the monitor's bursts only, to compare versions of it quickly.
+ONLY_MONITOR = os.environ.get("BENCH_ONLY_MONITOR") == "1"
+# Monitor settings for the run (dr_monitor_* variables, as JSON), e.g. '{"dr_monitor_parallelization_factor": 4}'.
+MONITOR_SETTINGS = json.loads(os.environ.get("BENCH_MONITOR_SETTINGS", "{}"))
 BATCH = 1000
 LATENCY_MS = (4.0, 6.0)
 MARKER = "_ddbguard_undo"
@@ -121,11 +126,12 @@ def burst(ddb, logs, probe: Probe, table: str, run: int) -> dict:
     originals = [item(i, run) for i in range(ITEMS)]
     write_all(ddb, table, [{"PutRequest": {"Item": x}} for x in originals])
     time.sleep(5)  # let the inserts drain through the trigger
+    expected = scan_all(ddb, table, count=True)  # this burst's items and what earlier runs left
     cpu0, requests0 = probe.totals(function)
     since = int(time.time() * 1000)
     start = time.perf_counter()
     write_all(ddb, table, [{"DeleteRequest": {"Key": {"pk": x["pk"]}}} for x in originals])
-    while (found := scan_all(ddb, table, count=True)) < run_total(run):
+    while (found := scan_all(ddb, table, count=True)) < expected:
         if time.perf_counter() - start > 900:
             break
         time.sleep(0.25)
@@ -137,17 +143,12 @@ def burst(ddb, logs, probe: Probe, table: str, run: int) -> dict:
     return {
         "seconds": elapsed,
         "items_per_s": ITEMS / elapsed,
-        "restored": found - (run_total(run) - ITEMS),
+        "restored": ITEMS - (expected - found),
         "exact": exact,
         "cpu_ms_per_item": (cpu1 - cpu0) * 1000 / ITEMS,
         "requests_per_item": (requests1 - requests0) / ITEMS,
         "invocations": invocations(logs, function, since),
     }
-
-
-def run_total(run: int) -> int:
-    """Items a table holds once run ``run`` (0-based) is fully restored (runs keep their items)."""
-    return ITEMS * (run + 1)
 
 
 def _same(stored: dict | None, original: dict) -> bool:
@@ -223,7 +224,7 @@ def _wire(target, probe_dir: Path, endpoint: str | None) -> None:
 
 def regime(name: str) -> dict:
     with common.local_aws() as target:
-        common.provision(target, MONITOR, dr_monitor_batch_size=BATCH)
+        common.provision(target, MONITOR, **{"dr_monitor_batch_size": BATCH, **MONITOR_SETTINGS})
         common.naive_table(target, NAIVE, batch_size=BATCH)
         probe_dir = target.home / "probe"
         probe_dir.mkdir()
@@ -240,6 +241,9 @@ def regime(name: str) -> dict:
             out: dict = {"monitor": [], "naive": [], "floor": [], "latency_monitor": [], "latency_naive": []}
             for run in range(RUNS):
                 out["monitor"].append(burst(ddb, logs, probe, MONITOR, run))
+                print(f"{name} run {run + 1}: monitor {json.dumps(out['monitor'][-1])}", flush=True)
+                if ONLY_MONITOR:
+                    continue
                 out["naive"].append(burst(ddb, logs, probe, NAIVE, run))
                 out["floor"].append(floor(floor_ddb, run))
                 out["latency_monitor"].append(
@@ -333,5 +337,5 @@ if __name__ == "__main__":
     result = {name: regime(name) for name in selected} | {"items": ITEMS, "runs": RUNS, "samples": SAMPLES}
     out = Path(os.environ.get("BENCH_OUT", "/tmp/bulk_undo.json"))
     out.write_text(json.dumps(result, indent=1))
-    if set(selected) == {"bare", "latency"}:
+    if set(selected) == {"bare", "latency"} and not ONLY_MONITOR:
         print(markdown(result))

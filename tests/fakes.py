@@ -26,8 +26,17 @@ class ConditionalCheckFailedException(ClientError):
         super().__init__({"Error": {"Code": "ConditionalCheckFailedException", "Message": message}}, "PutItem")
 
 
+class TransactionCanceledException(ClientError):
+    """Raised like botocore's: the per-item ``CancellationReasons`` in the response."""
+
+    def __init__(self, reasons: list[dict[str, str]]) -> None:
+        error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+        super().__init__({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
+
+
 class _Exceptions:
     ConditionalCheckFailedException = ConditionalCheckFailedException
+    TransactionCanceledException = TransactionCanceledException
     ClientError = ClientError
 
 
@@ -53,6 +62,7 @@ class FakeDynamoDb:
         self.items: dict[tuple, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail_on = fail_on or set()
+        self.unprocessed = 0  # items the next BatchWriteItem calls leave unprocessed
         self._lock = threading.Lock()
 
     def key_of(self, item: dict[str, Any]) -> tuple:
@@ -94,6 +104,52 @@ class FakeDynamoDb:
             self.items[key] = copy.deepcopy(kwargs["Item"])
             return {}
 
+    def transact_write_items(self, **kwargs: Any) -> dict:
+        """``Put`` actions only (the monitor's restores), all or nothing, as DynamoDB does:
+        one reason per item when a condition fails or an item is throttled
+        (``fail_on``); a ValidationException for the whole request on two actions on
+        one item or an item over the size limit."""
+        with self._lock:
+            self.calls.append(("transact_write_items", copy.deepcopy(kwargs)))
+            puts = [action["Put"] for action in kwargs["TransactItems"]]
+            keys = [self.key_of(put["Item"]) for put in puts]
+            if len(set(keys)) != len(keys) or any(_size(put["Item"]) > self.max_item_bytes for put in puts):
+                error = {"Code": "ValidationException", "Message": "Transaction request cannot be carried out"}
+                raise ClientError({"Error": error}, "TransactWriteItems")
+            reasons = [self._reason(key, put) for key, put in zip(keys, puts, strict=True)]
+            if any(r["Code"] != "None" for r in reasons):
+                raise TransactionCanceledException(reasons)
+            for key, put in zip(keys, puts, strict=True):
+                self._store(key, copy.deepcopy(put["Item"]))
+            return {}
+
+    def batch_write_item(self, **kwargs: Any) -> dict:
+        """Puts only; the first ``unprocessed`` items of each call are left for the caller to
+        resend, as DynamoDB does under load. Duplicate keys in one request are refused."""
+        with self._lock:
+            self.calls.append(("batch_write_item", copy.deepcopy(kwargs)))
+            [(table, requests)] = kwargs["RequestItems"].items()
+            if len(requests) > 25 or len({self.key_of(r["PutRequest"]["Item"]) for r in requests}) != len(requests):
+                error = {"Code": "ValidationException", "Message": "Provided list of item keys contains duplicates"}
+                raise ClientError({"Error": error}, "BatchWriteItem")
+            left, self.unprocessed = requests[: self.unprocessed], max(0, self.unprocessed - len(requests))
+            for request in requests[len(left) :]:
+                item = request["PutRequest"]["Item"]
+                self.items[self.key_of(item)] = copy.deepcopy(item)
+            return {"UnprocessedItems": {table: left} if left else {}}
+
+    def _reason(self, key: tuple, put: dict[str, Any]) -> dict[str, str]:
+        if any(k in self.fail_on for k in key):
+            return {"Code": "ThrottlingError", "Message": "Throughput exceeds the current capacity"}
+        try:
+            self._check(self.items.get(key), put)
+        except ConditionalCheckFailedException:
+            return {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
+        return {"Code": "None"}
+
+    def _store(self, key: tuple, item: dict[str, Any]) -> None:
+        self.items[key] = item
+
     def get_item(self, **kwargs: Any) -> dict:
         with self._lock:
             self.calls.append(("get_item", copy.deepcopy(kwargs)))
@@ -131,6 +187,9 @@ class FakeAudit:
     def __init__(self):
         self.undos, self.counters, self.incidents, self.not_undone, self.kept_failed = [], {}, {}, [], {}
         self.states: dict[str, tuple] = {}
+
+    def with_pool(self, _pool):
+        return self
 
     def remember_states(self, entries):
         for e in entries:

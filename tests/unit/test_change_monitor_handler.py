@@ -82,7 +82,17 @@ def test_a_failing_record_is_reported_its_key_waits_and_other_keys_go_on(handler
     result = run(handler, [bad_first, other, bad_later], client)
     assert result == {"batchItemFailures": [{"itemIdentifier": "100"}]}
     assert (repr({"S": "order#1"}),) in client.items
-    assert len([c for c in client.calls if c[1]["Item"]["pk"] == {"S": "order#bad"}]) == 1
+    bad = [item for item in written(client) if item["pk"] == {"S": "order#bad"}]
+    assert bad and all(item[ATTR]["S"].startswith("ddbguard-undo:v2:100:") for item in bad)  # 300 waits
+
+
+def written(client: FakeDynamoDb) -> list[dict]:
+    """Every item the monitor tried to put, alone or in a transaction."""
+    items = [kwargs["Item"] for name, kwargs in client.calls if name == "put_item"]
+    for name, kwargs in client.calls:
+        if name == "transact_write_items":
+            items += [action["Put"]["Item"] for action in kwargs["TransactItems"]]
+    return items
 
 
 def test_one_log_line_per_decision_and_one_metrics_line(handler, record, capsys):

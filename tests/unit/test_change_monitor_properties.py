@@ -67,6 +67,12 @@ class StreamTable(FakeDynamoDb):
         self._write("put_item", kwargs, self.key_of(kwargs["Item"]))
         return {}
 
+    def _store(self, key, item):
+        """A transaction's put: one stream record per item, as DynamoDB writes them."""
+        before = copy.deepcopy(self.items.get(key))
+        super()._store(key, item)
+        self._emit(key, before, copy.deepcopy(item))
+
     def update_item(self, **kwargs):
         self._write("update_item", kwargs, self.key_of(kwargs["Key"]))
         return {}

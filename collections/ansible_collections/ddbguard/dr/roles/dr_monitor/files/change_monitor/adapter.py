@@ -3,6 +3,13 @@
 Every undo write is conditional, so a newer write always wins. A failed condition is the
 outcome ``superseded``: logged, never retried. Throttling and 5xx answers are retried by
 botocore's ``standard`` retry mode (clients are built by the handler).
+
+A wave of undos on distinct items (``waves``) goes out in transactions of up to 100
+conditional puts (``execute_many``): one request, one signature and one round trip
+instead of a hundred. The conditions are those of the single writes, so a transaction
+never clobbers a newer write either; it is only all-or-nothing, which ``execute_many``
+undoes by reading the cancellation reasons. A transactional write consumes twice the
+write capacity of a single one (docs/benchmarks.md weighs it).
 """
 
 from __future__ import annotations
@@ -11,7 +18,11 @@ import dataclasses
 import datetime
 import json
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
 
 from change_monitor import conditions, core, failures, images, marker
 
@@ -22,6 +33,13 @@ AUDIT_RETENTION_DAYS = 90
 FAILED_RETENTION_DAYS = 14  # as long as the failure queue keeps its messages
 STATE_RETENTION_DAYS = 2  # longer than any record stays in the stream (24 h)
 MAX_IMAGES_BYTES = 350_000  # an audit record holds both images within DynamoDB's 400 KB
+TRANSACTION_MAX_ITEMS = 100  # DynamoDB's limit of actions in one TransactWriteItems
+TRANSACTION_MAX_BYTES = 3_500_000  # under its 4 MB per transaction, with room for the request's own text
+PUT_ACTIONS = (core.RESTORE_DELETED, core.REVERT_MODIFIED)
+NO_CANCELLATION = "None"  # the reason DynamoDB gives the items that did not cancel a transaction
+BATCH_WRITE_ITEMS = 25  # DynamoDB's limit of puts in one BatchWriteItem
+BATCH_WRITE_ATTEMPTS = 8
+_SERIALIZE = TypeSerializer().serialize
 
 
 def _wire_values(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -33,9 +51,64 @@ def _wire_values(kwargs: dict[str, Any]) -> dict[str, Any]:
 class DynamoDbActions:
     """Executes one ``core.Decision`` with conditional DynamoDB writes."""
 
-    def __init__(self, client: Any, signer: marker.Marker) -> None:
+    def __init__(self, client: Any, signer: marker.Marker, transaction_items: int = TRANSACTION_MAX_ITEMS) -> None:
         self._client = client
         self._marker = signer
+        self._transaction_items = transaction_items
+
+    def execute_many(self, decisions: list[core.Decision], pool: Executor | None = None) -> list[str | BaseException]:
+        """Carry out decisions on distinct items: an outcome, or the exception, for each, in order.
+
+        Restores (``PUT_ACTIONS``) go in transactions of up to ``transaction_items``
+        conditional puts, each within DynamoDB's 4 MB; a lone restore and the two-step
+        delete of an insert go alone. Transactions and lone writes run on ``pool``."""
+        puts = [i for i, d in enumerate(decisions) if d.action in PUT_ACTIONS]
+        chunks = _chunks([(i, decisions[i]) for i in puts], self._transaction_items)
+        alone = [i for i, d in enumerate(decisions) if d.action not in PUT_ACTIONS]
+        tasks: list[Callable[[], list[tuple[int, str | BaseException]]]] = [
+            (lambda chunk=chunk: self._transact(chunk)) for chunk in chunks if len(chunk) > 1
+        ]
+        alone += [chunk[0][0] for chunk in chunks if len(chunk) == 1]
+        tasks += [(lambda i=i: [(i, self._attempt(decisions[i]))]) for i in alone]
+        outcomes: list[str | BaseException] = [RuntimeError("not carried out")] * len(decisions)
+        done = pool.map(lambda task: task(), tasks) if pool and len(tasks) > 1 else map(lambda task: task(), tasks)
+        for results in done:
+            for i, outcome in results:
+                outcomes[i] = outcome
+        return outcomes
+
+    def _attempt(self, decision: core.Decision) -> str | BaseException:
+        try:
+            return self.execute(decision)
+        except Exception as exc:  # noqa: BLE001 - the handler reports it for Lambda's retry
+            return exc
+
+    def _transact(self, chunk: list[tuple[int, core.Decision]]) -> list[tuple[int, str | BaseException]]:
+        """One chunk of restores in transactions. When DynamoDB cancels one, the items its
+        reasons name (a failed condition, a conflict, throttling) take the single-write
+        path, where a failed condition is told apart from an older restore to replace;
+        the items that did not cancel it go again together. Anything else (an item over
+        400 KB, a fault past botocore's retries) sends the rest down the single path."""
+        out: list[tuple[int, str | BaseException]] = []
+        pending = chunk
+        while len(pending) > 1:
+            try:
+                self._client.transact_write_items(TransactItems=[_transact_put(d) for _i, d in pending])
+            except Exception as exc:  # noqa: BLE001 - whatever it was, the single path settles each item
+                reasons = _cancellation_reasons(exc, len(pending))
+                if reasons is None:
+                    break
+                again = [p for p, r in zip(pending, reasons, strict=True) if r.get("Code") == NO_CANCELLATION]
+                if len(again) == len(pending):
+                    break
+                named = [p for p, r in zip(pending, reasons, strict=True) if r.get("Code") != NO_CANCELLATION]
+                out += [(i, self._attempt(d)) for i, d in named]
+                pending = again
+                continue
+            out += [(i, APPLIED) for i, _d in pending]
+            pending = []
+        out += [(i, self._attempt(d)) for i, d in pending]
+        return out
 
     def execute(self, decision: core.Decision) -> str:
         if decision.action in (core.RESTORE_DELETED, core.REVERT_MODIFIED):
@@ -116,6 +189,40 @@ class DynamoDbActions:
         return APPLIED
 
 
+def _cancellation_reasons(exc: Exception, count: int) -> list[dict[str, Any]] | None:
+    """The per-item reasons of a cancelled transaction of ``count`` items, else None."""
+    response = getattr(exc, "response", None) or {}
+    reasons = response.get("CancellationReasons") or []
+    if response.get("Error", {}).get("Code") != "TransactionCanceledException" or len(reasons) != count:
+        return None
+    return reasons
+
+
+def _transact_put(decision: core.Decision) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": decision.table,
+            "Item": images.to_wire(decision.item),
+            **_wire_values(decision.condition.kwargs()),
+        }
+    }
+
+
+def _chunks(decisions: list[tuple[int, core.Decision]], most: int) -> list[list[tuple[int, core.Decision]]]:
+    """Consecutive chunks of at most ``most`` restores and ``TRANSACTION_MAX_BYTES``
+    (the items' size estimated from their JSON text)."""
+    chunks: list[list[tuple[int, core.Decision]]] = []
+    size = 0
+    for entry in decisions:
+        weight = len(json.dumps(entry[1].item)) if most > 1 else 0
+        if not chunks or len(chunks[-1]) >= most or size + weight > TRANSACTION_MAX_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += weight
+    return chunks
+
+
 def _iso(epoch: float) -> str:
     return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).isoformat(timespec="milliseconds")
 
@@ -125,31 +232,37 @@ class AuditTrail:
 
     Keys: ``pk`` = ``<table>#undo`` / ``<table>#incident`` / ``<table>#counter``, ``sk`` = time
     and id. Records expire through the ``expires_at`` TTL attribute after 90 days.
+
+    Records go out in BatchWriteItem requests of 25 (``_put_items``), sent together on the
+    handler's pool when it gives one, through the low-level client: the values are
+    serialized once, by boto3's ``TypeSerializer``.
     """
 
-    def __init__(self, client: Any, table_resource: Any) -> None:
+    def __init__(self, client: Any, table: str, pool: Executor | None = None) -> None:
         self._client = client
-        self._resource = table_resource
-        self._table = table_resource.name
+        self._table = table
+        self._pool = pool
+
+    def with_pool(self, pool: Executor | None) -> AuditTrail:
+        """The same trail, writing its requests on ``pool`` (one invocation's workers)."""
+        return AuditTrail(self._client, self._table, pool)
 
     def record_undos(self, entries: list[dict[str, Any]]) -> None:
-        """One audit record per undo. boto3's batch writer groups them by 25 and resends
-        unprocessed items itself."""
+        """One audit record per undo."""
         expires = int(time.time()) + AUDIT_RETENTION_DAYS * 86400
-        with self._resource.batch_writer() as batch:
-            for e in entries:
-                batch.put_item(
-                    Item={
-                        "pk": f"{e['table']}#undo",
-                        "sk": f"{_iso(e['at'])}#{e['event_id']}",
-                        "key": json.dumps(e["key"], sort_keys=True),
-                        "event": e["event"],
-                        "action": e["action"],
-                        "outcome": e["outcome"],
-                        "lag_ms": e["lag_ms"] if e["lag_ms"] is not None else -1,
-                        "expires_at": expires,
-                    }
-                )
+        self._put_items(
+            {
+                "pk": f"{e['table']}#undo",
+                "sk": f"{_iso(e['at'])}#{e['event_id']}",
+                "key": json.dumps(e["key"], sort_keys=True),
+                "event": e["event"],
+                "action": e["action"],
+                "outcome": e["outcome"],
+                "lag_ms": e["lag_ms"] if e["lag_ms"] is not None else -1,
+                "expires_at": expires,
+            }
+            for e in entries
+        )
 
     def record_not_undone(self, entries: list[dict[str, Any]]) -> None:
         """One record per protected change the monitor could not undo, with both images
@@ -157,36 +270,58 @@ class AuditTrail:
         stream's 24 h. Images that would pass DynamoDB's 400 KB item limit are left out,
         and the record says so."""
         expires = int(time.time()) + AUDIT_RETENTION_DAYS * 86400
-        with self._resource.batch_writer() as batch:
-            for e in entries:
-                images_json = json.dumps({"old": e["old_image"], "new": e["new_image"]}, sort_keys=True)
-                batch.put_item(
-                    Item={
-                        "pk": f"{e['table']}#not-undone",
-                        "sk": f"{_iso(e['at'])}#{e['event_id']}",
-                        "key": json.dumps(e["key"], sort_keys=True),
-                        "event": e["event"],
-                        "reason": e["reason"],
-                        "sequence": e["sequence"] or "",
-                        "images": images_json if len(images_json) <= MAX_IMAGES_BYTES else "too large to keep",
-                        "expires_at": expires,
-                    }
-                )
+        items = []
+        for e in entries:
+            images_json = json.dumps({"old": e["old_image"], "new": e["new_image"]}, sort_keys=True)
+            items.append(
+                {
+                    "pk": f"{e['table']}#not-undone",
+                    "sk": f"{_iso(e['at'])}#{e['event_id']}",
+                    "key": json.dumps(e["key"], sort_keys=True),
+                    "event": e["event"],
+                    "reason": e["reason"],
+                    "sequence": e["sequence"] or "",
+                    "images": images_json if len(images_json) <= MAX_IMAGES_BYTES else "too large to keep",
+                    "expires_at": expires,
+                }
+            )
+        self._put_items(items)
 
     def record_failed(self, entries: list[dict[str, Any]]) -> None:
         """Keep failed records with their decisions (``failures``), one per sequence number."""
         expires = int(time.time()) + FAILED_RETENTION_DAYS * 86400
-        with self._resource.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-            for e in entries:
-                batch.put_item(
-                    Item={
-                        "pk": f"{e['table']}#failed",
-                        "sk": failures.sort_key(e["sequence"]),
-                        "entry": failures.dumps(e),
-                        "error": e["error"][:1000],
-                        "expires_at": expires,
-                    }
-                )
+        self._put_items(
+            {
+                "pk": f"{e['table']}#failed",
+                "sk": failures.sort_key(e["sequence"]),
+                "entry": failures.dumps(e),
+                "error": e["error"][:1000],
+                "expires_at": expires,
+            }
+            for e in entries
+        )
+
+    def _put_items(self, items: Iterable[dict[str, Any]]) -> None:
+        """Put items (plain values) in BatchWriteItem requests of 25; the last of two items
+        with the same key wins, as in one request DynamoDB refuses duplicates."""
+        unique = {(item["pk"], item["sk"]): item for item in items}
+        wire = [{"PutRequest": {"Item": {k: _SERIALIZE(v) for k, v in item.items()}}} for item in unique.values()]
+        chunks = [wire[i : i + BATCH_WRITE_ITEMS] for i in range(0, len(wire), BATCH_WRITE_ITEMS)]
+        if self._pool and len(chunks) > 1:
+            list(self._pool.map(self._batch_write, chunks))
+        else:
+            for chunk in chunks:
+                self._batch_write(chunk)
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """One BatchWriteItem; what DynamoDB leaves unprocessed goes again, backing off."""
+        pending: dict[str, Any] = {self._table: requests}
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        raise RuntimeError(f"{len(pending.get(self._table, []))} audit records left unprocessed")
 
     def failed(self, table: str) -> list[dict[str, Any]]:
         """The kept failed records of ``table``, in stream order."""
@@ -215,13 +350,12 @@ class AuditTrail:
         the digest of the state the record left, so that another container can tell
         whether the memory still applies. Images too large for one item are not kept."""
         expires = int(time.time()) + STATE_RETENTION_DAYS * 86400
-        with self._resource.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-            for e in entries:
-                good = json.dumps(e["good"], sort_keys=True)
-                if len(good) > MAX_IMAGES_BYTES:
-                    continue
-                batch.put_item(
-                    Item={
+        items = []
+        for e in entries:
+            good = json.dumps(e["good"], sort_keys=True)
+            if len(good) <= MAX_IMAGES_BYTES:
+                items.append(
+                    {
                         "pk": f"{e['table']}#state",
                         "sk": json.dumps(e["keys"], sort_keys=True),
                         "good": good,
@@ -229,6 +363,7 @@ class AuditTrail:
                         "expires_at": expires,
                     }
                 )
+        self._put_items(items)
 
     def recall_states(self, table: str, keys: list[dict[str, Any]]) -> dict[str, tuple[Any, str]]:
         """The persisted (good state, after-digest) of these keys, by ``core.item_id``."""

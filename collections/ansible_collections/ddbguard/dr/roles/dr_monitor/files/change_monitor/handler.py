@@ -18,27 +18,30 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from change_monitor import adapter, core, failures, incidents, log, marker, metrics, operations
+from change_monitor import adapter, core, failures, incidents, log, marker, metrics, operations, waves
 from change_monitor import maintenance as maintenance_state
 from change_monitor.config import Policy, load_policy
 from change_monitor.maintenance import MaintenanceWindow
 
-FAILED = "failed"
+FAILED = waves.FAILED
 AUDITED = "audited"
 NOT_UNDONE = "not-undone"  # a protected change the monitor saw and cannot undo (core.NOT_UNDONE)
 
 
 def _clients(policy: Policy) -> dict[str, Any]:
     config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=policy.concurrency + 4)
-    ddb = boto3.client("dynamodb", config=config)
+    # The monitor builds every DynamoDB request itself from stream images, which DynamoDB
+    # wrote: botocore's client-side check of each value would only repeat the server's.
+    ddb = boto3.client("dynamodb", config=config.merge(Config(parameter_validation=False)))
     out: dict[str, Any] = {"actions": adapter.DynamoDbActions(ddb, policy.marker), "ddb": ddb}
     if policy.audit_table:
-        out["audit"] = adapter.AuditTrail(ddb, boto3.resource("dynamodb", config=config).Table(policy.audit_table))
+        out["audit"] = adapter.AuditTrail(ddb, policy.audit_table)
     if policy.maintenance_parameter:
         out["window"] = MaintenanceWindow(
             boto3.client("ssm", config=config),
@@ -134,6 +137,21 @@ def _by_key(records: list[dict[str, Any]]) -> list[list[tuple[int, dict[str, Any
     return list(groups.values())
 
 
+@dataclasses.dataclass
+class Summary:
+    """What one batch came to: the records to report failed, and what the audit keeps."""
+
+    counts: Counter = dataclasses.field(default_factory=Counter)
+    failed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    kept_failed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    undone: list[tuple[dict[str, Any], core.Decision, str]] = dataclasses.field(default_factory=list)
+    not_undone: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    protected_at: list[float] = dataclasses.field(default_factory=list)
+
+
+Result = tuple[core.Decision | None, str, str | None] | None
+
+
 def process(
     event: dict[str, Any],
     actions: adapter.DynamoDbActions,
@@ -143,76 +161,95 @@ def process(
     escalation: adapter.Escalation | None = None,
     memory: Memory | None = None,
 ) -> dict[str, list]:
+    """Decide and carry out a batch (``waves``), log each decision, keep the audit trail,
+    escalate, and answer the records to retry. One pool of workers serves the writes."""
     records = event.get("Records", [])
     memory = MEMORY if memory is None else memory
     maintenance = window.state() if window else maintenance_state.CLOSED
-    maintenance_open = maintenance == maintenance_state.OPEN
-    results: list[tuple[core.Decision | None, str, str | None] | None] = [None] * len(records)
     if audit and records:
         _recall(audit, policy, records, memory)
-
-    def run(group: list[tuple[int, dict[str, Any]]]) -> None:
-        for index, record in group:
-            decision = None
-            try:
-                decision = core.decide(record, policy, maintenance_open, memory)
-                if decision.remember:
-                    memory.put(*decision.remember)
-                if decision.action in core.UNDO_ACTIONS:
-                    outcome = actions.execute(decision)
-                elif decision.reason in core.NOT_UNDONE:
-                    outcome = NOT_UNDONE
-                else:
-                    outcome = AUDITED if decision.action == core.AUDIT else adapter.NOTHING
-                results[index] = (decision, outcome, None)
-            except Exception as exc:  # noqa: BLE001 - reported to Lambda for retry, never swallowed
-                results[index] = (decision, FAILED, repr(exc))
-                return  # the key's later records wait for the retry
-
     groups = _by_key(records)
-    if len(groups) > 1 and policy.concurrency > 1:
-        with ThreadPoolExecutor(max_workers=min(policy.concurrency, len(groups))) as pool:
-            list(pool.map(run, groups))
-    else:
-        for group in groups:
-            run(group)
-
-    counts: Counter = Counter()
+    workers = min(policy.concurrency, max(len(groups), 1))
+    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
+        results = _carry_out(records, groups, actions, policy, maintenance == maintenance_state.OPEN, memory, pool)
+        summary = _summarise(records, results)
+        if audit:
+            _keep_all(audit.with_pool(pool), records, results, summary)
     if maintenance in maintenance_state.REFUSALS:
-        counts["MaintenanceRefused"] += 1
-    failed, kept_failed, undone, not_undone, protected_at = [], [], [], [], []
+        summary.counts["MaintenanceRefused"] += 1
+    if escalation and audit and summary.protected_at and records:
+        summary.counts["Escalated"] += incidents.escalate(
+            policy, audit, escalation, records[0]["eventSourceARN"], summary.protected_at
+        )
+    table = core.table_name(records[0]["eventSourceARN"]) if records else "-"
+    print(metrics.emf_line(table, summary.counts))
+    ordered = sorted((r["dynamodb"]["SequenceNumber"] for r in summary.failed), key=int)
+    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in ordered]}
+
+
+def _carry_out(
+    records: list[dict[str, Any]],
+    groups: list[list[tuple[int, dict[str, Any]]]],
+    actions: adapter.DynamoDbActions,
+    policy: Policy,
+    maintenance_open: bool,
+    memory: Memory,
+    pool: ThreadPoolExecutor | None,
+) -> list[Result]:
+    """Each record's (decision, outcome, error), or None when it was not attempted."""
+
+    def settle(decision: core.Decision) -> str:
+        if decision.reason in core.NOT_UNDONE:
+            return NOT_UNDONE
+        return AUDITED if decision.action == core.AUDIT else adapter.NOTHING
+
+    steps = waves.run(
+        groups,
+        lambda record: core.decide(record, policy, maintenance_open, memory),
+        settle,
+        lambda decisions: actions.execute_many(decisions, pool),
+        memory,
+    )
+    results: list[Result] = [None] * len(records)
+    for step in steps:
+        if step.outcome is not None:
+            results[step.index] = (step.decision, step.outcome, step.error)
+    return results
+
+
+def _summarise(records: list[dict[str, Any]], results: list[Result]) -> Summary:
+    """One log line per attempted record, and the summary of the batch."""
+    summary = Summary()
     for record, result in zip(records, results, strict=True):
         if result is None:
             continue  # not attempted: an earlier record of its key failed
         decision, outcome, error = result
         _log(record, decision, outcome, error)
-        counts[_metric(decision, outcome)] += 1
+        summary.counts[_metric(decision, outcome)] += 1
         if outcome == FAILED:
-            failed.append(record)
-            kept_failed.append(failures.entry(record, decision, error or ""))
+            summary.failed.append(record)
+            summary.kept_failed.append(failures.entry(record, decision, error or ""))
         elif outcome == NOT_UNDONE:
-            not_undone.append(_not_undone_entry(record, decision))
+            summary.not_undone.append(_not_undone_entry(record, decision))
         if outcome == FAILED or (decision and decision.protected):  # both count toward an incident
-            protected_at.append(_created(record) or time.time())
+            summary.protected_at.append(_created(record) or time.time())
         if decision and decision.action in core.UNDO_ACTIONS:
-            undone.append((record, decision, outcome))
+            summary.undone.append((record, decision, outcome))
+    return summary
 
-    if audit and undone:
-        _audit(audit, undone)
+
+def _keep_all(audit: adapter.AuditTrail, records: list, results: list[Result], summary: Summary) -> None:
+    """The audit trail of the batch: undos, the good states they leave, what could not be
+    undone, and the failures (kept, or forgotten once carried out)."""
+    if summary.undone:
+        _audit(audit, summary.undone)
         # A failed record comes back (retry or replay): the state it would leave is not yet the item's.
-        states = [_state(record, decision) for record, decision, outcome in undone if outcome != FAILED]
+        states = [_state(record, decision) for record, decision, outcome in summary.undone if outcome != FAILED]
         if states:
             _keep(audit.remember_states, states)
-    if audit and not_undone:
-        _keep(audit.record_not_undone, not_undone)
-    if audit:
-        _keep_failures(audit, records, results, kept_failed)
-    if escalation and audit and protected_at and records:
-        counts["Escalated"] += incidents.escalate(policy, audit, escalation, records[0]["eventSourceARN"], protected_at)
-    table = core.table_name(records[0]["eventSourceARN"]) if records else "-"
-    print(metrics.emf_line(table, counts))
-    ordered = sorted((r["dynamodb"]["SequenceNumber"] for r in failed), key=int)
-    return {"batchItemFailures": [{"itemIdentifier": seq} for seq in ordered]}
+    if summary.not_undone:
+        _keep(audit.record_not_undone, summary.not_undone)
+    _keep_failures(audit, records, results, summary.kept_failed)
 
 
 def _metric(decision: core.Decision | None, outcome: str) -> str:

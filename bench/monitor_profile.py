@@ -1,0 +1,149 @@
+"""Where the change monitor's CPU goes, per undone item: the handler in this process, profiled.
+
+The real handler (``change_monitor.handler.process``), its adapter and its audit trail run
+here against a local AWS of their own, on a batch of BATCH REMOVE records (each restored),
+then on the stream records those restores wrote (the echoes, each skipped). CPU time is
+this process's (``time.process_time``); cProfile's top functions say where it goes.
+
+    python bench/monitor_profile.py [--profile]
+
+Used while making the monitor cheaper; its numbers are quoted in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+
+import common
+
+BATCH = 1000
+TABLE = "profile-orders"
+
+
+def item(i: int) -> dict:
+    return {
+        "pk": {"S": f"p-{i:05d}"},
+        "amount": {"N": str(i * 7)},
+        "note": {"S": f"item {i} " + "x" * 48},
+        "tags": {"SS": ["a", "b", f"t{i % 7}"]},
+    }
+
+
+def records(stream_arn: str, start: int) -> list[dict]:
+    return [
+        {
+            "eventID": f"e{i}",
+            "eventName": "REMOVE",
+            "eventSourceARN": stream_arn,
+            "dynamodb": {
+                "Keys": {"pk": item(i)["pk"]},
+                "OldImage": item(i),
+                "SequenceNumber": str(start + i),
+                "ApproximateCreationDateTime": time.time(),
+            },
+        }
+        for i in range(BATCH)
+    ]
+
+
+def echoes(target, stream_arn: str) -> list[dict]:
+    streams = common.client(target, "dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    out: list[dict] = []
+    while iterator:
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        out.extend(page["Records"])
+        iterator = page.get("NextShardIterator") if page["Records"] else None
+    for record in out:  # as Lambda hands them over: the event's JSON form
+        record["eventSourceARN"] = stream_arn
+        record["dynamodb"]["ApproximateCreationDateTime"] = time.time()
+        record["dynamodb"] = json.loads(json.dumps(record["dynamodb"], default=_wire))
+    return [r for r in out if r["eventName"] == "INSERT"]
+
+
+def _wire(value):
+    import base64
+    import datetime
+
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    raise TypeError(type(value))
+
+
+def main(profile: bool) -> dict:
+    with common.local_aws() as target:
+        ddb = common.client(target, "dynamodb")
+        ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        ddb.create_table(
+            TableName=f"{TABLE}-audit",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        key = common.client(target, "kms").create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
+        os.environ.update(
+            AWS_ENDPOINT_URL=target.endpoint,
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            DDBGUARD_TABLE=TABLE,
+            DDBGUARD_MARKER_KEY=key["KeyMetadata"]["KeyId"],
+            DDBGUARD_AUDIT_TABLE=f"{TABLE}-audit",
+            DDBGUARD_MODE="undo",
+        )
+        from change_monitor import handler
+
+        stream_arn = ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        results = {}
+        for name, batch in (("restores", lambda: records(stream_arn, 10**6)), ("echoes", None)):
+            event = {"Records": batch() if batch else echoes(target, stream_arn)}
+            profiler = cProfile.Profile() if profile else None
+            cpu, wall = time.process_time(), time.perf_counter()
+            if profiler:
+                profiler.enable()
+            out = sys.stdout
+            sys.stdout = io.StringIO()  # the monitor's log lines, counted in the CPU, not shown
+            try:
+                answer = handler.lambda_handler(event, None)
+            finally:
+                sys.stdout = out
+            if profiler:
+                profiler.disable()
+            results[name] = {
+                "records": len(event["Records"]),
+                "cpu_ms_per_record": (time.process_time() - cpu) * 1000 / len(event["Records"]),
+                "wall_s": time.perf_counter() - wall,
+                "failed": len(answer["batchItemFailures"]),
+            }
+            if profiler:
+                text = io.StringIO()
+                pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
+                results[name]["profile"] = text.getvalue()
+        return results
+
+
+if __name__ == "__main__":
+    for name, result in main("--profile" in sys.argv).items():
+        print(name, json.dumps({k: v for k, v in result.items() if k != "profile"}))
+        if "profile" in result:
+            print(result["profile"])
