@@ -8,6 +8,7 @@ has one row per patch.
 from __future__ import annotations
 
 from localaws.compat import (
+    alarm_evaluation,
     backup,
     backup_plan_versions,
     backup_selection_conditions,
@@ -31,6 +32,7 @@ PATCHES = (
     stream_trigger,
     ttl,
     ttl_update_limit,
+    alarm_evaluation,
 )
 
 

@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,17 @@ def local_aws(tmp_path_factory):
     launcher.start(target)
     yield LocalAws(target)
     launcher.stop(target)
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    """The predicate's first truthy value, polled every 50 ms; the test fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def report_files(directory: Path) -> list[dict]:

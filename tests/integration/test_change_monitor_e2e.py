@@ -15,7 +15,7 @@ import time
 import pytest
 
 from localaws import launcher
-from tests.integration.conftest import LocalAws, free_port
+from tests.integration.conftest import LocalAws, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -45,16 +45,6 @@ def aws(tmp_path_factory):
     finally:
         launcher.stop(target)
         os.environ.pop("LOCALAWS_TTL_SWEEP_SECONDS", None)
-
-
-def wait_for(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def get(aws, pk):

@@ -14,7 +14,7 @@ import pytest
 
 from localaws import launcher
 from tests import iam_lint
-from tests.integration.conftest import ROOT, report_files
+from tests.integration.conftest import ROOT, report_files, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -322,6 +322,15 @@ def test_the_drill_fails_and_says_why_when_the_monitor_cannot_start(local_aws, t
     assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
     [preflight] = [c for c in report["checks"] if c["name"] == "preflight"]
     assert preflight["status"] == "fail" and "a monitor that starts" in preflight["measured"]
+    # Someone is told: the failed start-ups are Lambda errors, and the errors alarm goes off.
+    cloudwatch = local_aws.client("cloudwatch")
+
+    def alarm():
+        [errors] = cloudwatch.describe_alarms(AlarmNames=[f"{FUNCTION}-errors"])["MetricAlarms"]
+        return errors if errors["StateValue"] == "ALARM" else None
+
+    errors = wait_for(alarm, timeout=60, what="the errors alarm to go off")
+    assert errors["AlarmActions"] and errors["AlarmActions"][0].startswith("arn:aws:sns:")
     assert local_aws.playbook("site.yml").recap()["changed"] == 0, "the environment is back as deployed"
 
 

@@ -7,6 +7,7 @@ The tests of this module run in order against one emulator (module-scoped fixtur
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -81,7 +82,11 @@ def test_typing_the_table_name_deletes_the_data_too(local_aws):
     )
     assert wrong.returncode != 0 and "names tables that are not in ddbguard_tables: orders" in wrong.stdout
     confirm = {"ddbguard_teardown_confirm": TABLE, "ddbguard_break_glass_role_arn": break_glass}
-    local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps(confirm))
+    run = local_aws.playbook("playbooks/teardown.yml", "-vvv", "-e", json.dumps(confirm))
+    # The modules assumed the break-glass role themselves (the vault policy let them delete),
+    # and its temporary access key id (ASIA...) appears nowhere, even at -vvv.
+    assert "assume_role_arn" in run.stdout
+    assert not re.findall(r"ASIA[0-9A-Z]{16}", run.stdout + run.stderr)
     left = resources(local_aws)
     assert left["tables"] == left["vaults"] == left["dr_vaults"] == left["recovery_points"] == []
     # The keys are kept: copies encrypted with them stay readable.

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from localaws import MINISTACK_VERSION
-from localaws.compat import backup_plan_versions, backup_selection_conditions, pitr, pitr_history, ttl_update_limit
+from localaws.compat import (
+    alarm_evaluation,
+    backup_plan_versions,
+    backup_selection_conditions,
+    pitr,
+    pitr_history,
+    ttl_update_limit,
+)
 from localaws.server import check_version
 
 
@@ -112,3 +119,32 @@ def test_the_restorable_window_moves_with_the_recovery_period():
     later = 1000.0 + 40 * 86400
     assert pitr_history.window(history, 35, now=later) == (later - 35 * 86400, later)
     assert pitr_history.window(history, 1, now=later) == (later - 86400, later)
+
+
+def test_an_alarm_reads_only_the_metric_with_its_own_dimensions():
+    ae = alarm_evaluation
+
+    def dims_key(d):
+        return "|".join(f"{k}={v}" for k, v in sorted(d.items()))
+
+    alarm = {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "a"}]}
+    assert ae.metric_key(alarm, dims_key) == ("AWS/Lambda", "Errors", "FunctionName=a")
+
+
+def test_an_alarm_state_follows_its_statistic_over_the_evaluation_range():
+    ae = alarm_evaluation
+    alarm = {
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "Statistic": "Sum",
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "Threshold": 1.0,
+    }
+
+    def total(points, _name):
+        return sum(p["Value"] for p in points)
+
+    errors = [{"Timestamp": 990.0, "Value": 1.0}, {"Timestamp": 995.0, "Value": 0.0}]
+    assert ae.state(alarm, errors, now=1000.0, statistic=total) == ("ALARM", 1.0)
+    assert ae.state(alarm, [{"Timestamp": 995.0, "Value": 0.0}], now=1000.0, statistic=total) == ("OK", 0.0)
+    assert ae.state(alarm, errors, now=2000.0, statistic=total) is None  # out of range: the state stays

@@ -30,6 +30,13 @@ options:
     type: str
     choices: [absent]
     default: absent
+  assume_role_arn:
+    description:
+      - Role to assume for the calls, for example the break-glass role that the vault access
+        policy exempts.
+      - The module assumes it itself (C(sts:AssumeRole), 15 minutes), so its temporary
+        credentials never become task arguments, which Ansible prints at C(-vvv).
+    type: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -56,25 +63,28 @@ from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.ddbguard.dr.plugins.module_utils import backup_api
+from ansible_collections.ddbguard.dr.plugins.module_utils import assume, backup_api
+from ansible_collections.ddbguard.dr.plugins.module_utils.common import role_arn_problem
 
 ARGUMENT_SPEC = dict(
     backup_vault_name=dict(type="str", required=True),
     resource_arn=dict(type="str", required=True),
     state=dict(type="str", choices=["absent"], default="absent"),
+    assume_role_arn=dict(type="str"),
 )
 SUPPORTS_CHECK_MODE = True
 
 
 def validate(params: dict[str, Any]) -> list[str]:
     """Problems with the parameters that the argument spec cannot express (empty when valid)."""
+    problems = role_arn_problem("assume_role_arn", params.get("assume_role_arn"))
     if not params["resource_arn"].startswith("arn:"):
-        return [f"resource_arn must be an ARN, got {params['resource_arn']!r}"]
-    return []
+        problems.append(f"resource_arn must be an ARN, got {params['resource_arn']!r}")
+    return problems
 
 
 def run(module: AnsibleAWSModule) -> dict[str, Any]:
-    client = module.client("backup")
+    client = assume.client(module, "backup", module.params["assume_role_arn"])
     vault, resource = module.params["backup_vault_name"], module.params["resource_arn"]
     if backup_api.find_vault(client, vault) is None:
         return dict(changed=False, deleted=[])

@@ -59,6 +59,14 @@ options:
       changeable_for_days:
         description: Days (3 or more) during which the lock can still be changed or removed; omit for governance mode.
         type: int
+  assume_role_arn:
+    description:
+      - Role to assume for the calls, for example the break-glass role that the vault access
+        policy exempts.
+      - The module assumes it itself (C(sts:AssumeRole), 15 minutes), so its temporary
+        credentials never become task arguments, which Ansible prints at C(-vvv).
+    type: str
+    version_added: 0.2.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -102,8 +110,8 @@ from typing import Any, Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.ddbguard.dr.plugins.module_utils import assume, backup_api
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup as bk
-from ansible_collections.ddbguard.dr.plugins.module_utils import backup_api
 from ansible_collections.ddbguard.dr.plugins.module_utils.common import without_none
 from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 
@@ -125,6 +133,7 @@ ARGUMENT_SPEC = dict(
             changeable_for_days=dict(type="int"),
         ),
     ),
+    assume_role_arn=dict(type="str"),
 )
 REQUIRED_ONE_OF = [("access_policy", "lock")]
 SUPPORTS_CHECK_MODE = True
@@ -216,7 +225,7 @@ def lock_diff(before: dict[str, Any], locked: bool, wanted: dict[str, Any]) -> d
 
 def run(module: AnsibleAWSModule) -> dict[str, Any]:
     params = module.params
-    client = module.client("backup")
+    client = assume.client(module, "backup", params["assume_role_arn"])
     name = params["backup_vault_name"]
     described = backup_api.find_vault(client, name)
     if described is None:
