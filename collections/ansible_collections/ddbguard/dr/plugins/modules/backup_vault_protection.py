@@ -112,7 +112,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ddbguard.dr.plugins.module_utils import assume, backup_api
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup as bk
-from ansible_collections.ddbguard.dr.plugins.module_utils.common import without_none
+from ansible_collections.ddbguard.dr.plugins.module_utils.common import role_arn_problem, without_none
 from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 
 ARGUMENT_SPEC = dict(
@@ -143,6 +143,7 @@ LOCK_FIELDS = ("MinRetentionDays", "MaxRetentionDays")
 def validate(params: dict[str, Any]) -> list[str]:
     """Problems with the parameters that the argument spec cannot express (empty when valid)."""
     problems = bk.validate_lock(params["lock"] or {})
+    problems += role_arn_problem("assume_role_arn", params.get("assume_role_arn"))
     for arn in (params["access_policy"] or {}).get("exempt_principal_arns", []):
         if not arn.startswith("arn:") or ":iam::" not in arn:
             problems.append(f"access_policy.exempt_principal_arns: {arn!r} is not an IAM principal ARN")

@@ -66,6 +66,7 @@ files:
 """
 
 import os
+import tempfile
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
@@ -91,12 +92,20 @@ def differs(dest: str, data: bytes) -> bool:
 
 
 def write(dest: str, data: bytes) -> None:
-    """Replace ``dest`` atomically."""
-    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-    tmp = f"{dest}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, dest)
+    """Replace ``dest`` atomically, through a file of this process's own (two plays may
+    package the same function at once on one controller)."""
+    folder = os.path.dirname(dest) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".lambda-package-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def run(module: AnsibleModule) -> dict[str, Any]:

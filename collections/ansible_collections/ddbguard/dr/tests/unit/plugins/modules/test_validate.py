@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.ddbguard.dr.plugins.modules import (
     backup_job,
+    backup_recovery_points,
     backup_restore_job,
     backup_vault_protection,
     dynamodb_item,
@@ -137,3 +138,14 @@ def test_kms_hmac_key_differences_compare_policy_as_data_and_leave_other_tags():
         "description": "e",
         "tags": {"team": "sre"},
     }
+
+
+def test_the_role_to_assume_must_be_a_role_arn():
+    """Validated before the module assumes it (and so before any AWS call)."""
+    for module, given in (
+        (backup_recovery_points, {"backup_vault_name": "v", "resource_arn": "arn:aws:dynamodb:::table/t"}),
+        (backup_vault_protection, {"backup_vault_name": "v", "access_policy": {"state": "absent"}}),
+    ):
+        assert module.validate(params(module.ARGUMENT_SPEC, assume_role_arn=ROLE, **given)) == []
+        [problem] = module.validate(params(module.ARGUMENT_SPEC, assume_role_arn="break-glass", **given))
+        assert problem.startswith("assume_role_arn must be an IAM role ARN")
