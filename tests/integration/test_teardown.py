@@ -87,6 +87,9 @@ def test_typing_the_table_name_deletes_the_data_too(local_aws):
     # and its temporary access key id (ASIA...) appears nowhere, even at -vvv.
     assert "assume_role_arn" in run.stdout
     assert not re.findall(r"ASIA[0-9A-Z]{16}", run.stdout + run.stderr)
+    # Nor the local target's dummy key id: it is the secret's value, which Ansible masks.
+    assert "ddbguard-local-dummy-secret" not in run.stdout + run.stderr
+    assert re.search(r"access_key\W+VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", run.stdout)
     left = resources(local_aws)
     assert left["tables"] == left["vaults"] == left["dr_vaults"] == left["recovery_points"] == []
     # The keys are kept: copies encrypted with them stay readable.
