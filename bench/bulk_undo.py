@@ -46,6 +46,7 @@ ONLY_MONITOR = os.environ.get("BENCH_ONLY_MONITOR") == "1"
 # Monitor settings for the run (dr_monitor_* variables, as JSON), e.g. '{"dr_monitor_parallelization_factor": 4}'.
 MONITOR_SETTINGS = json.loads(os.environ.get("BENCH_MONITOR_SETTINGS", "{}"))
 BATCH = 1000
+WARM_UP = 500
 LATENCY_MS = (4.0, 6.0)
 MARKER = "_ddbguard_undo"
 MONITOR, NAIVE = "bench-bulk", "bench-bulk-naive"
@@ -239,6 +240,11 @@ def regime(name: str) -> dict:
             ddb, logs = common.client(target, "dynamodb"), common.client(target, "logs")
             floor_ddb = common.client(target, "dynamodb", endpoint=endpoint) if endpoint else ddb
             out: dict = {"monitor": [], "naive": [], "floor": [], "latency_monitor": [], "latency_naive": []}
+            for table in (MONITOR, NAIVE):  # warm-up, not measured: workers started, proxy connected
+                warm = [{"pk": {"S": f"warm-{i}"}} for i in range(WARM_UP)]
+                write_all(ddb, table, [{"PutRequest": {"Item": key}} for key in warm])
+                write_all(ddb, table, [{"DeleteRequest": {"Key": key}} for key in warm])
+            time.sleep(5)
             for run in range(RUNS):
                 out["monitor"].append(burst(ddb, logs, probe, MONITOR, run))
                 print(f"{name} run {run + 1}: monitor {json.dumps(out['monitor'][-1])}", flush=True)

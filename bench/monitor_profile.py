@@ -5,9 +5,11 @@ here against a local AWS of their own, on a batch of BATCH REMOVE records (each 
 then on the stream records those restores wrote (the echoes, each skipped). CPU time is
 this process's (``time.process_time``); cProfile's top functions say where it goes.
 
-    python bench/monitor_profile.py [--profile]
+    python bench/monitor_profile.py [--profile] [--single] [--validate]
 
-Used while making the monitor cheaper; its numbers are quoted in docs/benchmarks.md.
+``--single`` makes every undo a single conditional write (no transactions); ``--validate``
+turns botocore's client-side parameter validation back on. With both, and against the
+commit before them, the three measure what each change gave (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -81,6 +83,25 @@ def _wire(value):
     raise TypeError(type(value))
 
 
+def _variant(handler, single: bool, validate: bool) -> None:
+    """The handler's clients, with single writes or client-side validation when asked."""
+    if not (single or validate):
+        return
+    import boto3
+    from botocore.config import Config
+
+    from change_monitor import adapter
+
+    config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=20)
+    ddb = boto3.client("dynamodb", config=config.merge(Config(parameter_validation=validate)))
+    handler.CLIENTS["ddb"] = ddb
+    handler.CLIENTS["actions"] = adapter.DynamoDbActions(
+        ddb, handler.POLICY.marker, transaction_items=1 if single else 100
+    )
+    if "audit" in handler.CLIENTS:
+        handler.CLIENTS["audit"] = adapter.AuditTrail(ddb, handler.POLICY.audit_table)
+
+
 def main(profile: bool) -> dict:
     with common.local_aws() as target:
         ddb = common.client(target, "dynamodb")
@@ -113,6 +134,7 @@ def main(profile: bool) -> dict:
         )
         from change_monitor import handler
 
+        _variant(handler, single="--single" in sys.argv, validate="--validate" in sys.argv)
         stream_arn = ddb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
         results = {}
         for name, batch in (("restores", lambda: records(stream_arn, 10**6)), ("echoes", None)):

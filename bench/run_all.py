@@ -1,10 +1,11 @@
 """Run the benchmarks and write their sections into docs/benchmarks.md.
 
-    python run_all.py                 # every benchmark; rewrites the page
+    python run_all.py                 # every benchmark; rewrites their sections
     python run_all.py site_runtime    # only these; replaces their sections, keeps the others
 
 Each section says when, and at which commit, it was measured; the page's header says on
-which machine.
+which machine. Sections no benchmark writes (written by hand, such as what each change
+to the monitor gave, measured at the commits they name) are kept as they are.
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ import re
 import subprocess
 import sys
 
-import bulk_restore
+import bulk_undo
 import common
 import core_decision
 import recreation
 import site_runtime
-import undo_latency
 
 BENCHMARKS = {
     "core_decision": core_decision,
-    "undo_latency": undo_latency,
-    "bulk_restore": bulk_restore,
+    "bulk_undo": bulk_undo,
     "site_runtime": site_runtime,
     "recreation": recreation,
 }
@@ -61,16 +60,13 @@ def main(names: list[str]) -> None:
         "Lambda and DynamoDB share one process and two cores. They are not the latency of DynamoDB "
         "Streams and Lambda on AWS, whose poller adds its own delay (typically a few hundred ms).\n\n"
     )
-    if not names:
-        sections = [_section(n) for n in BENCHMARKS]
-    else:
-        _old_header, sections = _split(PAGE.read_text())
-        for name in names:
-            new = _section(name)
-            title = new.splitlines()[0]
-            sections = [new if s.splitlines()[0] == title else s for s in sections]
-            if new not in sections:
-                sections.append(new)
+    _old_header, sections = _split(PAGE.read_text()) if PAGE.exists() else ("", [])
+    for name in names or list(BENCHMARKS):
+        new = _section(name)
+        title = new.splitlines()[0]
+        sections = [new if s.splitlines()[0] == title else s for s in sections]
+        if new not in sections:
+            sections.append(new)
     PAGE.write_text(
         header + "".join(s if s.endswith("\n\n") else s.rstrip("\n") + "\n\n" for s in sections).rstrip("\n") + "\n"
     )

@@ -1,4 +1,6 @@
-"""Item undo latency: delete -> item readable again, through the real stream trigger."""
+"""Item undo latency: delete -> item readable again, through the real stream trigger.
+
+``bulk_undo`` measures it in both regimes, for the monitor and the naive handler."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ import time
 
 import common
 
-SAMPLES = 200
 POLL = 0.002
 
 
@@ -28,40 +29,3 @@ def measure(ddb, table: str, samples: int, prefix: str = "latency") -> list[floa
 
 def summary(values: list[float]) -> dict:
     return {p: common.percentile(values, p) * 1000 for p in (50, 95, 99)} | {"max": max(values) * 1000}
-
-
-def run(samples: int = SAMPLES) -> dict:
-    with common.local_aws() as target:
-        common.provision(target, "bench-latency")
-        common.naive_table(target, "bench-latency-naive")
-        ddb = common.client(target, "dynamodb")
-        monitor = measure(ddb, "bench-latency", samples)
-        naive = measure(ddb, "bench-latency-naive", samples)
-    return {"samples": samples, "monitor": summary(monitor), "naive": summary(naive)}
-
-
-def markdown(result: dict) -> str:
-    rows = "\n".join(
-        f"| {name} | {r[50]:.0f} | {r[95]:.0f} | {r[99]:.0f} | {r['max']:.0f} |"
-        for name, r in (("change monitor", result["monitor"]), ("naive handler (floor)", result["naive"]))
-    )
-    verdict = "meets" if result["monitor"][99] <= 1000 else "misses"
-    overhead = (result["monitor"][99] / result["naive"][99] - 1) * 100
-    overhead_verdict = "within" if overhead <= 20 else "over"
-    return (
-        "## Item undo latency\n\n"
-        f"DeleteItem returned -> first consistent GetItem that finds the item again, "
-        f"{result['samples']} samples per handler, polled every {POLL * 1000:.0f} ms, on the local AWS.\n\n"
-        "| Handler | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) |\n|---|---|---|---|---|\n"
-        f"{rows}\n\n"
-        f"The p99 target is 1 s: the change monitor **{verdict}** it. Its p99 is {overhead:.0f} % above the "
-        f"naive handler's in the same run, **{overhead_verdict}** the 20 % budget (the keyed marker, the "
-        "persisted good state and its read-back included). The naive handler (one "
-        "unconditional put per record, no policy, no marker) shows the emulator's own floor: "
-        "the stream poller's wake-up plus one Lambda invocation plus one write. The difference "
-        "is the monitor's own cost: the policy, the conditional write, the audit record and the metrics.\n"
-    )
-
-
-if __name__ == "__main__":
-    print(markdown(run()))

@@ -57,6 +57,10 @@ CASES = {
         "The change monitor would not start: dr_monitor_marker_attribute must be an attribute name",
     ),
     "concurrency 0": (tables(dict(OK, concurrency=0)), "bad-input-demo].concurrency must be 1-64"),
+    "parallelization factor over 10": (
+        tables(dict(OK, parallelization_factor=11)),
+        "bad-input-demo].parallelization_factor must be 1-10, got 11",
+    ),
     "schedule that is neither cron nor rate": (
         dict(tables(OK), dr_backup_schedule="every 12 hours"),
         "dr_backup_schedule must be an AWS Backup cron expression",

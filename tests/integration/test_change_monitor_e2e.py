@@ -25,8 +25,9 @@ PARAMETER = f"/ddbguard/{TABLE}/maintenance-until"
 MARKER = "_ddbguard_undo"
 
 
-def site(aws: LocalAws, events: list[str]) -> None:
+def site(aws: LocalAws, events: list[str], **settings) -> None:
     table = {"name": TABLE, "hash_key_name": "pk", "protected_events": events, "ttl_attribute_name": "expires_at"}
+    table.update(settings)
     extra = {"ddbguard_tables": [table]}
     aws.playbook("site.yml", "-e", json.dumps(extra))
 
@@ -380,15 +381,27 @@ def test_sustained_throttling_loses_nothing(aws, tmp_path):
         keys = [f"throttled-{i}" for i in range(5)]
         items = {pk: put(aws, pk) for pk in keys}
         time.sleep(2)
-        throttle = {"service": "dynamodb", "operation": "PutItem", "body": f"TableName == '{TABLE}'"}
-        _microburst(port, "POST", "rules", [{**throttle, "error": {"code": "ProvisionedThroughputExceededException"}}])
+        # Every write the monitor may undo with: a single put, or a transaction of puts.
+        error = {"code": "ProvisionedThroughputExceededException"}
+        rules = [
+            {"service": "dynamodb", "operation": "PutItem", "body": f"TableName == '{TABLE}'", "error": error},
+            {
+                "service": "dynamodb",
+                "operation": "TransactWriteItems",
+                "body": f"TransactItems[0].Put.TableName == '{TABLE}'",
+                "error": error,
+            },
+        ]
+        _microburst(port, "POST", "rules", rules)
         for pk in keys:
             ddb.delete_item(TableName=TABLE, Key={"pk": {"S": pk}})
         time.sleep(20)
         assert [pk for pk in keys if get(aws, pk)] == [], "nothing can be restored while PutItem is throttled"
         _status, fired = _microburst(port, "GET", "fired")
-        assert {(f["operation"], f["action"]) for f in fired} == {
-            ("PutItem", "error:ProvisionedThroughputExceededException")
+        throttled = {(f["operation"], f["action"]) for f in fired}
+        assert throttled and throttled <= {
+            ("PutItem", "error:ProvisionedThroughputExceededException"),
+            ("TransactWriteItems", "error:ProvisionedThroughputExceededException"),
         }
         _microburst(port, "POST", "rules", [])
         time.sleep(10)
@@ -461,6 +474,37 @@ def test_a_burst_opens_one_incident_that_restores_the_last_backup_into_a_new_tab
     assert len(ddb.scan(TableName=target)["Items"]) == 8  # the backup taken before the burst
     for i in range(8):  # item undo went on as well
         wait_for(lambda i=i: ddb.get_item(TableName=ESCALATING, Key={"pk": {"S": f"row-{i}"}}).get("Item"), what="undo")
+
+
+def test_concurrent_batches_per_shard_undo_a_burst_and_keep_each_keys_order(aws):
+    """ParallelizationFactor 4 (a role variable): batches of the shard run in four workers at
+    once; every key's records stay on one of them, in order, so chains of bad changes still
+    end at the good state."""
+    site(aws, ["REMOVE", "MODIFY"], parallelization_factor=4)
+    lam, ddb = aws.client("lambda"), aws.client("dynamodb")
+    [mapping] = lam.list_event_source_mappings(FunctionName=FUNCTION)["EventSourceMappings"]
+    assert mapping["ParallelizationFactor"] == 4
+    items = {f"lane-{i:03d}": put(aws, f"lane-{i:03d}") for i in range(120)}
+    time.sleep(1.5)
+    for pk in list(items)[:30]:  # chains: two bad modifications, then the delete below
+        ddb.put_item(TableName=TABLE, Item={**items[pk], "amount": {"N": "1"}})
+        ddb.put_item(TableName=TABLE, Item={**items[pk], "amount": {"N": "2"}})
+    for pk in items:
+        ddb.delete_item(TableName=TABLE, Key={"pk": {"S": pk}})
+    for pk, item in items.items():
+        wait_for(lambda pk=pk, item=item: strip(get(aws, pk)) == item, timeout=120, what=f"{pk} as it was")
+    logs = aws.client("logs")
+    streams = {
+        s["logStreamName"]
+        for s in logs.describe_log_streams(logGroupName=f"/aws/lambda/{FUNCTION}")["logStreams"]
+        if any(
+            '"lane-' in e["message"]
+            for e in logs.get_log_events(
+                logGroupName=f"/aws/lambda/{FUNCTION}", logStreamName=s["logStreamName"], startFromHead=True
+            )["events"]
+        )
+    }
+    assert len(streams) >= 2, "the batches ran in more than one worker at once"
 
 
 # Last: it changes the monitor of e2e-orders to protect inserts too.

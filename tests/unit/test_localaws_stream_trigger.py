@@ -88,3 +88,36 @@ def test_ttl_expiry_reads_numeric_epoch_seconds():
     assert not expired({"ttl": {"N": "101"}}, "ttl", now=100.0)
     assert not expired({"ttl": {"S": "100"}}, "ttl", now=100.0)
     assert not expired({}, "ttl", now=100.0)
+
+
+def record(pk: str, seq: str, created: float = 100.0) -> dict:
+    return {"dynamodb": {"Keys": {"pk": {"S": pk}}, "SequenceNumber": seq, "ApproximateCreationDateTime": created}}
+
+
+def test_parallel_lanes_keep_every_partition_key_on_one_lane_and_split_the_keys():
+    keys = [f"k{i}" for i in range(200)]
+    lanes = {k: st.lane_of(record(k, "1"), "pk", 4) for k in keys}
+    assert set(lanes.values()) == {0, 1, 2, 3}  # the keys spread over the lanes
+    assert all(st.lane_of(record(k, "9"), "pk", 4) == lane for k, lane in lanes.items())  # stable
+    assert {st.lane_of(record(k, "1"), "pk", 1) for k in keys} == {0}
+
+
+def test_a_lane_takes_its_own_records_in_order_and_skips_the_others():
+    raw = [record(pk, str(i)) for i, pk in enumerate(["a", "b", "a", "c", "a", "b"])]
+    lane = st.lane_of(raw[0], "pk", 3)
+    mine = [i for i, r in enumerate(raw) if st.lane_of(r, "pk", 3) == lane]
+    batch, end = st.lane_batch(raw, {id(r) for r in raw}, 50, lane, 3, "pk", limit=100)
+    assert [p for p, _ in batch] == [50 + i for i in mine] and end == 56  # all of its records: past the window
+    batch, end = st.lane_batch(raw, {id(r) for r in raw}, 50, lane, 3, "pk", limit=1)
+    assert [p for p, _ in batch] == [50 + mine[0]] and end == 50 + mine[0] + 1  # bisected: just after it
+    filtered, _end = st.lane_batch(raw, {id(raw[2])}, 50, lane, 3, "pk", limit=100)
+    assert [p for p, _ in filtered] == ([52] if 2 in mine else [])
+
+
+def test_lane_positions_are_kept_beside_the_mappings_own():
+    assert st.position_key("uuid", 0) == "uuid" and st.position_key("uuid", 3) == "uuid#3"
+
+
+def test_iterator_age_is_the_age_of_the_batchs_last_record():
+    batch = [(0, record("a", "1", created=100.0)), (1, record("b", "2", created=104.0))]
+    assert st.iterator_age_ms(batch, now=105.5) == 1500.0

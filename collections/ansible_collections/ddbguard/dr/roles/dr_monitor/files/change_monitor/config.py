@@ -20,7 +20,7 @@ are refused: a misspelt setting must not silently fall back to its default.
 | ``DDBGUARD_MAINTENANCE_PARAMETER`` | SSM parameter holding the end (ISO 8601) of a maintenance window | |
 | ``DDBGUARD_MAINTENANCE_MAX_SECONDS`` | the furthest ahead a window's end may be (60-604800) | 86400 |
 | ``DDBGUARD_AUDIT_TABLE`` | table receiving audit records, incidents and counters | |
-| ``DDBGUARD_CONCURRENCY`` | keys undone in parallel within a batch (1-64) | 16 |
+| ``DDBGUARD_CONCURRENCY`` | writes in flight at once within a batch (transactions, lone undos, audit; 1-64) | 16 |
 | ``DDBGUARD_ESCALATION_THRESHOLD`` | protected changes (or failed undos) in a window that open an incident | 100 |
 | ``DDBGUARD_ESCALATION_WINDOW_SECONDS`` | length of that window (10-86400) | 300 |
 | ``DDBGUARD_BACKUP_VAULT`` | vault whose recovery points an incident restores | |

@@ -1,7 +1,8 @@
 """Lambda entry point: decide, act, audit, escalate, report partial failures.
 
-- Records of one key are handled in stream order. Different keys are handled in
-  parallel, by at most ``DDBGUARD_CONCURRENCY`` threads.
+- Records of one key are handled in stream order; the keys together, in waves
+  (``waves``), whose restores go out in transactions. At most ``DDBGUARD_CONCURRENCY``
+  writes (transactions, lone undos, audit requests) are in flight at once.
 - When a record fails unexpectedly, its sequence number goes into ``batchItemFailures``,
   and the later records of the same key wait for the retry. Lambda restarts from the
   lowest failed sequence number. Every action is conditional, so a replayed record is
