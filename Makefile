@@ -66,8 +66,10 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit collections/ansible_collections/ddbguard/dr/tests/unit
 
+# Two workers, a test module each at a time (--dist loadfile): a module's tests keep their
+# order and its local AWS; CI has two cores, and the tests spend much of their time waiting.
 integration: $(STAMP)
-	$(BIN)/python -m pytest tests/integration
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests/integration
 
 # Every scenario (site.yml and one per role), each with a local AWS of its own on a free port.
 molecule: $(STAMP)

@@ -79,16 +79,22 @@ def provision(target, table: str, **extra) -> None:
     )
 
 
+def create_table(ddb, table: str, stream: bool = True, sort_key: str = "") -> None:
+    """An on-demand table keyed on ``pk`` (and ``sort_key``), with a NEW_AND_OLD_IMAGES stream."""
+    keys = [("pk", "HASH")] + ([(sort_key, "RANGE")] if sort_key else [])
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": name, "KeyType": kind} for name, kind in keys],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name, _kind in keys],
+        BillingMode="PAY_PER_REQUEST",
+        **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}),
+    )
+
+
 def naive_table(target, table: str, batch_size: int = 100) -> None:
     """A table with a stream and the naive handler on it (no conditions, no marker)."""
     ddb, lam, iam = client(target, "dynamodb"), client(target, "lambda"), client(target, "iam")
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    create_table(ddb, table)
     role = iam.create_role(RoleName=f"{table}-naive", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:

@@ -105,22 +105,8 @@ def _variant(handler, single: bool, validate: bool) -> None:
 def main(profile: bool) -> dict:
     with common.local_aws() as target:
         ddb = common.client(target, "dynamodb")
-        ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        ddb.create_table(
-            TableName=f"{TABLE}-audit",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        common.create_table(ddb, TABLE)
+        common.create_table(ddb, f"{TABLE}-audit", stream=False, sort_key="sk")
         key = common.client(target, "kms").create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
         os.environ.update(
             AWS_ENDPOINT_URL=target.endpoint,

@@ -30,14 +30,8 @@ options:
     type: str
     choices: [absent]
     default: absent
-  assume_role_arn:
-    description:
-      - Role to assume for the calls, for example the break-glass role that the vault access
-        policy exempts.
-      - The module assumes it itself (C(sts:AssumeRole), 15 minutes), so its temporary
-        credentials never become task arguments, which Ansible prints at C(-vvv).
-    type: str
 extends_documentation_fragment:
+  - ddbguard.dr.assume_role
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

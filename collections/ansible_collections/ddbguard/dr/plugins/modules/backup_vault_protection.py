@@ -59,15 +59,8 @@ options:
       changeable_for_days:
         description: Days (3 or more) during which the lock can still be changed or removed; omit for governance mode.
         type: int
-  assume_role_arn:
-    description:
-      - Role to assume for the calls, for example the break-glass role that the vault access
-        policy exempts.
-      - The module assumes it itself (C(sts:AssumeRole), 15 minutes), so its temporary
-        credentials never become task arguments, which Ansible prints at C(-vvv).
-    type: str
-    version_added: 0.2.0
 extends_documentation_fragment:
+  - ddbguard.dr.assume_role
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
