@@ -22,9 +22,12 @@ def test_a_package_is_written_whole_even_by_two_writers_at_once(tmp_path):
     then renames it; the package is always one whole archive and no scratch file is left."""
     dest = str(tmp_path / "build" / "f.zip")
     payloads = [archive(200_000), archive(200_001)]
-    threads = [
-        threading.Thread(target=lambda p=p: [lambda_package.write(dest, p) for _ in range(20)]) for p in payloads
-    ]
+
+    def write_often(payload: bytes) -> None:
+        for _attempt in range(20):
+            lambda_package.write(dest, payload)
+
+    threads = [threading.Thread(target=write_often, args=(p,)) for p in payloads]
     for thread in threads:
         thread.start()
     for thread in threads:
