@@ -203,8 +203,9 @@ class FakeAudit:
                 found[f"{table}|{json.dumps(key, sort_keys=True)}"] = copy.deepcopy(kept)
         return found
 
-    def record_undos(self, entries):
+    def record_undos(self, entries, states=()):
         self.undos.extend(entries)
+        self.remember_states(states)
 
     def record_not_undone(self, entries):
         self.not_undone.extend(entries)

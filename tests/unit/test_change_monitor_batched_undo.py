@@ -200,3 +200,27 @@ def test_the_audit_trail_writes_25_records_a_request_resends_what_is_left_and_ke
     assert len(undos) == 60 and all(u["lag_ms"] == {"N": "-1"} for u in undos)
     [state] = [item for (pk, _sk), item in client.items.items() if pk == repr({"S": "orders#state"})]
     assert state["good"] == {"S": '{"v": {"N": "2"}}'}  # one request may not name a key twice: the last wins
+
+
+def test_an_undo_and_the_good_state_it_leaves_are_audited_in_one_request(handler):
+    """After a single change's undo, one BatchWriteItem carries its audit record and the
+    good state another container would recall; a burst's go out 25 records a request."""
+    audit_client = FakeDynamoDb(key_names=("pk", "sk"))
+    trail = adapter.AuditTrail(audit_client, "orders-audit")
+    client = FakeDynamoDb()
+    actions = adapter.DynamoDbActions(client, POLICY.marker)
+
+    def run_audited(records):
+        return handler.process({"Records": records}, actions, POLICY, memory=handler.Memory(), audit=trail)
+
+    run_audited([remove("a", 1)])
+    writes = [kw["RequestItems"]["orders-audit"] for name, kw in audit_client.calls if name == "batch_write_item"]
+    assert len(writes) == 1
+    kinds = sorted(w["PutRequest"]["Item"]["pk"]["S"] for w in writes[0])
+    assert kinds == ["orders#state", "orders#undo"]
+    audit_client.calls.clear()
+    run_audited([remove(f"b{i}", 10 + i) for i in range(30)])
+    writes = [kw["RequestItems"]["orders-audit"] for name, kw in audit_client.calls if name == "batch_write_item"]
+    assert [len(w) for w in writes] == [25, 25, 10], "60 records: 30 undos and 30 good states"
+    state = audit_client.items[(repr({"S": "orders#state"}), repr({"S": '{"pk": {"S": "b7"}}'}))]
+    assert state["after"]["S"], "the good state is there to recall, with the digest of the state it left"

@@ -97,3 +97,63 @@ def test_refusals_are_counted_in_the_invocations_metrics(handler, record, capsys
     assert lines[0]["reason"] == "no-time-zone"
     assert lines[1]["action"] == "restore-deleted", "protection stays on"
     assert lines[-1]["MaintenanceRefused"] == 1
+
+
+def test_prefetch_reads_again_once_the_answer_is_half_as_old_as_the_cache():
+    ssm = FakeSsm("closed")
+    clock = [NOW]
+    window = maintenance.MaintenanceWindow(ssm, "/p", DAY, clock=lambda: clock[0])
+    window.prefetch()  # nothing cached yet: read
+    assert ssm.calls == 1
+    clock[0] += maintenance.PREFETCH_SECONDS - 0.1
+    window.prefetch()
+    assert ssm.calls == 1, "a fresh answer is not read again"
+    clock[0] += 0.1
+    ssm.value = "2026-11-25T13:00:00Z"
+    window.prefetch()
+    assert ssm.calls == 2
+    clock[0] += maintenance.CACHE_SECONDS - 0.1  # past the first answer's life, within the prefetched one's
+    assert window.is_open() and ssm.calls == 2
+
+
+def test_a_prefetch_that_fails_is_logged_and_the_next_batch_reads_again(capsys):
+    class Failing(FakeSsm):
+        def get_parameter(self, Name):  # noqa: N803 - boto3's shape
+            self.calls += 1
+            raise RuntimeError("throttled")
+
+    ssm = Failing("closed")
+    window = maintenance.MaintenanceWindow(ssm, "/p", DAY, "orders", clock=lambda: NOW)
+    window.prefetch()  # does not raise: the batch it follows is done
+    line = json.loads(capsys.readouterr().out)
+    assert line["kind"] == "maintenance" and line["outcome"] == "failed" and "throttled" in line["error"]
+    with pytest.raises(RuntimeError):
+        window.state()  # not served from a cache: the batch fails and Lambda retries it
+    assert ssm.calls == 2
+
+
+def test_a_batch_undoes_before_it_reads_the_window_for_the_next(handler, record, capsys):
+    from change_monitor import adapter
+    from change_monitor.config import Policy
+    from tests.fakes import FakeDynamoDb
+
+    client = FakeDynamoDb()
+    seen: list[int] = []
+
+    class Watching(FakeSsm):
+        def get_parameter(self, Name):  # noqa: N803 - boto3's shape
+            seen.append(len(client.items))  # items back in the table when SSM is read
+            return super().get_parameter(Name)
+
+    clock = [NOW]
+    window = maintenance.MaintenanceWindow(Watching("closed"), "/p", DAY, clock=lambda: clock[0])
+    policy = Policy(marker_key=b"s" * 32)
+    actions = adapter.DynamoDbActions(client, policy.marker)
+    first, second = record("remove"), record("remove")
+    for r, pk in ((first, "order#a"), (second, "order#b")):
+        r["dynamodb"]["Keys"]["pk"]["S"] = r["dynamodb"]["OldImage"]["pk"]["S"] = pk
+    handler.process({"Records": [first]}, actions, policy, window=window)
+    assert seen == [0], "a cold cache is read before the first batch's decisions"
+    clock[0] += maintenance.PREFETCH_SECONDS
+    handler.process({"Records": [second]}, actions, policy, window=window)
+    assert seen == [0, 2], "the second batch undid its delete with the cached answer, then read the window"

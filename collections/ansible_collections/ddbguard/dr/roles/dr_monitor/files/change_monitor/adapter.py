@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -227,6 +228,27 @@ def _iso(epoch: float) -> str:
     return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).isoformat(timespec="milliseconds")
 
 
+def _state_items(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The good state of each item the monitor has just protected, with the digest of the
+    state its record left, so that another container can tell whether the memory still
+    applies (``AuditTrail.recall_states``). Images too large for one item are not kept."""
+    expires = int(time.time()) + STATE_RETENTION_DAYS * 86400
+    items = []
+    for e in entries:
+        good = json.dumps(e["good"], sort_keys=True)
+        if len(good) <= MAX_IMAGES_BYTES:
+            items.append(
+                {
+                    "pk": f"{e['table']}#state",
+                    "sk": json.dumps(e["keys"], sort_keys=True),
+                    "good": good,
+                    "after": e["after"],
+                    "expires_at": expires,
+                }
+            )
+    return items
+
+
 class AuditTrail:
     """Audit records in a DynamoDB table: one per undo, one per incident, and counters.
 
@@ -247,10 +269,11 @@ class AuditTrail:
         """The same trail, writing its requests on ``pool`` (one invocation's workers)."""
         return AuditTrail(self._client, self._table, pool)
 
-    def record_undos(self, entries: list[dict[str, Any]]) -> None:
-        """One audit record per undo."""
+    def record_undos(self, entries: list[dict[str, Any]], states: Iterable[dict[str, Any]] = ()) -> None:
+        """One audit record per undo, and the good states those undos leave
+        (``remember_states``), in the same requests."""
         expires = int(time.time()) + AUDIT_RETENTION_DAYS * 86400
-        self._put_items(
+        undos = (
             {
                 "pk": f"{e['table']}#undo",
                 "sk": f"{_iso(e['at'])}#{e['event_id']}",
@@ -263,6 +286,7 @@ class AuditTrail:
             }
             for e in entries
         )
+        self._put_items(itertools.chain(undos, _state_items(states)))
 
     def record_not_undone(self, entries: list[dict[str, Any]]) -> None:
         """One record per protected change the monitor could not undo, with both images
@@ -346,24 +370,8 @@ class AuditTrail:
         )
 
     def remember_states(self, entries: list[dict[str, Any]]) -> None:
-        """Persist the good state of items the monitor has just protected (``state``), with
-        the digest of the state the record left, so that another container can tell
-        whether the memory still applies. Images too large for one item are not kept."""
-        expires = int(time.time()) + STATE_RETENTION_DAYS * 86400
-        items = []
-        for e in entries:
-            good = json.dumps(e["good"], sort_keys=True)
-            if len(good) <= MAX_IMAGES_BYTES:
-                items.append(
-                    {
-                        "pk": f"{e['table']}#state",
-                        "sk": json.dumps(e["keys"], sort_keys=True),
-                        "good": good,
-                        "after": e["after"],
-                        "expires_at": expires,
-                    }
-                )
-        self._put_items(items)
+        """Persist the good state of items the monitor has just protected (``_state_items``)."""
+        self._put_items(_state_items(entries))
 
     def recall_states(self, table: str, keys: list[dict[str, Any]]) -> dict[str, tuple[Any, str]]:
         """The persisted (good state, after-digest) of these keys, by ``core.item_id``."""

@@ -182,6 +182,8 @@ def process(
         summary.counts["Escalated"] += incidents.escalate(
             policy, audit, escalation, records[0]["eventSourceARN"], summary.protected_at
         )
+    if window:
+        window.prefetch()  # after the writes: the next batch's undo does not wait for SSM
     table = core.table_name(records[0]["eventSourceARN"]) if records else "-"
     print(metrics.emf_line(table, summary.counts))
     ordered = sorted((r["dynamodb"]["SequenceNumber"] for r in summary.failed), key=int)
@@ -243,11 +245,9 @@ def _keep_all(audit: adapter.AuditTrail, records: list, results: list[Result], s
     """The audit trail of the batch: undos, the good states they leave, what could not be
     undone, and the failures (kept, or forgotten once carried out)."""
     if summary.undone:
-        _audit(audit, summary.undone)
         # A failed record comes back (retry or replay): the state it would leave is not yet the item's.
         states = [_state(record, decision) for record, decision, outcome in summary.undone if outcome != FAILED]
-        if states:
-            _keep(audit.remember_states, states)
+        _audit(audit, summary.undone, states)
     if summary.not_undone:
         _keep(audit.record_not_undone, summary.not_undone)
     _keep_failures(audit, records, results, summary.kept_failed)
@@ -354,7 +354,8 @@ def _keep(write: Any, entries: list[dict[str, Any]]) -> None:
         )
 
 
-def _audit(audit: adapter.AuditTrail, undone: list) -> None:
+def _audit(audit: adapter.AuditTrail, undone: list, states: list[dict[str, Any]]) -> None:
+    """One record per undo and the good states they leave, in the same requests."""
     entries = [
         {
             "table": decision.table,
@@ -368,7 +369,11 @@ def _audit(audit: adapter.AuditTrail, undone: list) -> None:
         }
         for record, decision, outcome in undone
     ]
-    _keep(audit.record_undos, entries)
+
+    def record_undos(records: list[dict[str, Any]]) -> None:
+        audit.record_undos(records, states)
+
+    _keep(record_undos, entries)
 
 
 def run_operation(

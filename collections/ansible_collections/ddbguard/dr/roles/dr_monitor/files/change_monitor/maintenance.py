@@ -13,7 +13,8 @@ only within limits, so that a typo cannot switch protection off for long:
 other value that does not open the window keeps protection on and says so: one log line
 (``kind: maintenance``, ``outcome: refused``) per reading, and the ``MaintenanceRefused``
 metric. The answer is cached for a few seconds so that a burst does not call SSM once per
-batch.
+batch, and read again after a batch (``prefetch``) once it is half that old, so that the
+next batch's undo does not wait for SSM.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 from change_monitor import log
 
 CACHE_SECONDS = 5.0
+# After a batch, an answer at least this old is read again for the next batch.
+PREFETCH_SECONDS = CACHE_SECONDS / 2
 OPEN = "open"
 CLOSED = "closed"
 ENDED = "ended"
@@ -78,6 +81,19 @@ class MaintenanceWindow:
             log.emit(log.MAINTENANCE, self._table, "refused", reason=state, parameter=self._parameter, value=value)
         self._cached = (now, state)
         return state
+
+    def prefetch(self) -> None:
+        """Read the window again when the cached answer is at least ``PREFETCH_SECONDS``
+        old: called after a batch's writes, so the next batch finds a fresh answer rather
+        than waiting for SSM before its undo. An error here is only logged: the next
+        ``state()`` reads again, and fails the batch there if SSM still fails."""
+        if self._cached and self._clock() - self._cached[0] < PREFETCH_SECONDS:
+            return
+        try:
+            self._cached = None
+            self.state()
+        except Exception as exc:  # noqa: BLE001 - the batch is done; state() reads again
+            log.emit(log.MAINTENANCE, self._table, "failed", parameter=self._parameter, error=repr(exc))
 
     def is_open(self) -> bool:
         return self.state() == OPEN
