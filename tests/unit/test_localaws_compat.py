@@ -108,8 +108,12 @@ def test_point_in_time_items_are_rebuilt_from_the_base_and_the_log():
         "b": {None: {"pk": {"S": "b"}}},
     }
     assert pitr_history.items_at(history, 130.0) == {"b": {None: {"pk": {"S": "b"}}}}
+    pitr_history.compact(history, horizon=105.0)
+    assert history["base_at"] == 100.0 and len(history["log"]) == 3, "nothing that old: nothing folded"
     pitr_history.compact(history, horizon=125.0)
     assert history["base_at"] == 125.0 and len(history["log"]) == 1
+    pitr_history.compact(history, horizon=130.0)
+    assert history["base_at"] == 130.0 and history["log"] == [] and history["base"] == {"b": {None: {"pk": {"S": "b"}}}}
     assert pitr_history.items_at(history, 130.0) == {"b": {None: {"pk": {"S": "b"}}}}
 
 
