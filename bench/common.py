@@ -79,8 +79,10 @@ def provision(target, table: str, **extra) -> None:
     )
 
 
-def create_table(ddb, table: str, stream: bool = True, sort_key: str = "") -> None:
-    """An on-demand table keyed on ``pk`` (and ``sort_key``), with a NEW_AND_OLD_IMAGES stream."""
+def create_table(ddb, table: str, stream: bool = True, sort_key: str = "", pitr: bool = False) -> None:
+    """An on-demand table keyed on ``pk`` (and ``sort_key``), with a NEW_AND_OLD_IMAGES stream.
+    ``pitr``: point-in-time recovery on, as ``site.yml`` leaves a protected table; the local AWS
+    then keeps a history of every write (``localaws.compat.pitr_history``), which each write pays."""
     keys = [("pk", "HASH")] + ([(sort_key, "RANGE")] if sort_key else [])
     ddb.create_table(
         TableName=table,
@@ -89,12 +91,17 @@ def create_table(ddb, table: str, stream: bool = True, sort_key: str = "") -> No
         BillingMode="PAY_PER_REQUEST",
         **({"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}),
     )
+    if pitr:
+        ddb.update_continuous_backups(
+            TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
 
 
 def naive_table(target, table: str, batch_size: int = 100) -> None:
-    """A table with a stream and the naive handler on it (no conditions, no marker)."""
+    """A table with a stream and point-in-time recovery, as a protected table has, and the
+    naive handler on it (no conditions, no marker)."""
     ddb, lam, iam = client(target, "dynamodb"), client(target, "lambda"), client(target, "iam")
-    create_table(ddb, table)
+    create_table(ddb, table, pitr=True)
     role = iam.create_role(RoleName=f"{table}-naive", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:

@@ -11,6 +11,7 @@ to the monitor gave, measured at the commits they name) are kept as they are.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import subprocess
 import sys
@@ -28,6 +29,7 @@ BENCHMARKS = {
     "recreation": recreation,
 }
 PAGE = common.ROOT / "docs" / "benchmarks.md"
+RESULTS = common.ROOT / "bench" / "results"
 
 
 def _stamp() -> str:
@@ -39,8 +41,13 @@ def _stamp() -> str:
 
 
 def _section(name: str) -> str:
+    """A benchmark's section of the page; its raw results (every sample) go to
+    ``bench/results/<name>.json``, so the page's numbers can be derived again."""
     module = BENCHMARKS[name]
-    text = module.markdown(module.run())
+    result = module.run()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    text = module.markdown(result)
     heading, _, body = text.partition("\n\n")
     return f"{heading}\n\n{_stamp()}{body}"
 
