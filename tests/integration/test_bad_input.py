@@ -98,6 +98,18 @@ CASES = {
         dict(tables(OK), dr_alerts_emails=["ops"]),
         "dr_alerts_emails must be e-mail addresses",
     ),
+    "function name with a space": (
+        dict(tables(OK), dr_monitor_function_name="change monitor"),
+        "dr_monitor_function_name 1-64 characters of A-Z a-z 0-9 _ - (got change monitor)",
+    ),
+    "monitor region that does not exist": (
+        dict(tables(OK), dr_monitor_region="eu-nowhere-1"),
+        "dr_monitor_region an AWS region such as eu-west-1 (got eu-nowhere-1)",
+    ),
+    "alarm action that is not an SNS topic": (
+        dict(tables(OK), dr_monitor_alarm_actions=["mailto:ops@example.com"]),
+        "dr_monitor_alarm_actions SNS topic ARNs (got ['mailto:ops@example.com'])",
+    ),
     "vault name AWS rejects": (
         dict(tables(OK), dr_backup_vault_name="my vault"),
         "dr_backup_vault_name must be 2-50 characters",
