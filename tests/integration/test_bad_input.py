@@ -36,6 +36,10 @@ CASES = {
         tables({"name": "bad-input-demo"}),
         "ddbguard_tables[bad-input-demo].hash_key_name is required",
     ),
+    "empty partition key for a table to create": (
+        tables(dict(OK, hash_key_name="")),
+        "ddbguard_tables[bad-input-demo].hash_key_name is required",
+    ),
     "iterator-age threshold that is not a number": (
         tables(dict(OK, rpo_seconds="soon")),
         "argument 'rpo_seconds' is of type str found in 'ddbguard_tables'",
