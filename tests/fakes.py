@@ -191,10 +191,6 @@ class FakeAudit:
     def with_pool(self, _pool):
         return self
 
-    def remember_states(self, entries):
-        for e in entries:
-            self.states[json.dumps([e["table"], e["keys"]], sort_keys=True)] = (copy.deepcopy(e["good"]), e["after"])
-
     def recall_states(self, table, keys):
         found = {}
         for key in keys:
@@ -205,7 +201,8 @@ class FakeAudit:
 
     def record_undos(self, entries, states=()):
         self.undos.extend(entries)
-        self.remember_states(states)
+        for e in states:
+            self.states[json.dumps([e["table"], e["keys"]], sort_keys=True)] = (copy.deepcopy(e["good"]), e["after"])
 
     def record_not_undone(self, entries):
         self.not_undone.extend(entries)

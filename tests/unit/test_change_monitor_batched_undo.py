@@ -186,13 +186,11 @@ def test_the_audit_trail_writes_25_records_a_request_resends_what_is_left_and_ke
                 {"table": "orders", "at": 1.0 + i, "event_id": f"e{i}", "key": {"pk": {"S": f"k{i}"}}}
                 | {"event": "REMOVE", "action": "restore-deleted", "outcome": "applied", "lag_ms": None}
                 for i in range(60)
-            ]
-        )
-        trail.remember_states(
+            ],
             [
                 {"table": "orders", "keys": {"pk": {"S": "a"}}, "good": {"v": {"N": str(n)}}, "after": "x"}
                 for n in (1, 2)
-            ]
+            ],
         )
     writes = [kwargs for name, kwargs in client.calls if name == "batch_write_item"]
     assert all(len(w["RequestItems"]["orders-audit"]) <= 25 for w in writes)

@@ -271,7 +271,7 @@ class AuditTrail:
 
     def record_undos(self, entries: list[dict[str, Any]], states: Iterable[dict[str, Any]] = ()) -> None:
         """One audit record per undo, and the good states those undos leave
-        (``remember_states``), in the same requests."""
+        (``_state_items``), in the same requests."""
         expires = int(time.time()) + AUDIT_RETENTION_DAYS * 86400
         undos = (
             {
@@ -368,10 +368,6 @@ class AuditTrail:
             TableName=self._table,
             Key={"pk": {"S": f"{table}#failed"}, "sk": {"S": failures.sort_key(sequence)}},
         )
-
-    def remember_states(self, entries: list[dict[str, Any]]) -> None:
-        """Persist the good state of items the monitor has just protected (``_state_items``)."""
-        self._put_items(_state_items(entries))
 
     def recall_states(self, table: str, keys: list[dict[str, Any]]) -> dict[str, tuple[Any, str]]:
         """The persisted (good state, after-digest) of these keys, by ``core.item_id``."""

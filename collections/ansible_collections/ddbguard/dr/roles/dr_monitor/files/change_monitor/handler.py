@@ -268,7 +268,7 @@ def _metric(decision: core.Decision | None, outcome: str) -> str:
 
 
 def _recall(audit: adapter.AuditTrail, policy: Policy, records: list, memory: Memory) -> None:
-    """Good states another container persisted (``AuditTrail.remember_states``), for the
+    """Good states another container persisted (``AuditTrail.record_undos``), for the
     keys this container does not remember. A persisted state applies only when the key's
     first record here starts from the state that its last protected record left (its
     after-digest): a chain of bad changes across a cold start still returns to the good
