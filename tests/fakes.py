@@ -229,3 +229,59 @@ class FakeAudit:
 
     def update_incident(self, table, window_start, detail):
         self.incidents[(table, window_start)].update(detail)
+
+
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2026-01-01T00:00:00.000"
+
+
+class StreamTable(FakeDynamoDb):
+    """A fake table that appends a stream record for each change (none when nothing changes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stream: list[dict] = []
+        self._seq = 0
+
+    def _emit(self, key, old, new):
+        if old == new:
+            return
+        self._seq += 1
+        event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+        ddb = {"Keys": {"pk": (new or old)["pk"]}, "SequenceNumber": str(self._seq), "ApproximateCreationDateTime": 1}
+        if old is not None:
+            ddb["OldImage"] = copy.deepcopy(old)
+        if new is not None:
+            ddb["NewImage"] = copy.deepcopy(new)
+        self.stream.append(
+            {"eventID": f"e{self._seq}", "eventName": event, "dynamodb": ddb, "eventSourceARN": STREAM_ARN}
+        )
+
+    def _write(self, method, kwargs, key):
+        before = copy.deepcopy(self.items.get(key))
+        getattr(FakeDynamoDb, method)(self, **kwargs)
+        self._emit(key, before, copy.deepcopy(self.items.get(key)))
+
+    def put_item(self, **kwargs):
+        self._write("put_item", kwargs, self.key_of(kwargs["Item"]))
+        return {}
+
+    def _store(self, key, item):
+        """A transaction's put: one stream record per item, as DynamoDB writes them."""
+        before = copy.deepcopy(self.items.get(key))
+        super()._store(key, item)
+        self._emit(key, before, copy.deepcopy(item))
+
+    def update_item(self, **kwargs):
+        self._write("update_item", kwargs, self.key_of(kwargs["Key"]))
+        return {}
+
+    def delete_item(self, **kwargs):
+        self._write("delete_item", kwargs, self.key_of(kwargs["Key"]))
+        return {}
+
+    def app_update(self, pk: str, value: str) -> None:
+        """An application UpdateItem of one attribute: the other attributes, marker included, stay."""
+        key = (repr({"S": pk}),)
+        before = copy.deepcopy(self.items[key])
+        self.items[key] = {**before, "v": {"S": value}}
+        self._emit(key, before, copy.deepcopy(self.items[key]))

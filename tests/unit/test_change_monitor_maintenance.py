@@ -157,3 +157,31 @@ def test_a_batch_undoes_before_it_reads_the_window_for_the_next(handler, record,
     clock[0] += maintenance.PREFETCH_SECONDS
     handler.process({"Records": [second]}, actions, policy, window=window)
     assert seen == [0, 2], "the second batch undid its delete with the cached answer, then read the window"
+
+
+def test_an_open_window_escalates_nothing_and_counts_nothing(handler, record):
+    """5,000 deletes in a window opened an incident and started a restore job: on AWS every
+    planned migration would have started a full-table restore. A window is audit only."""
+    from change_monitor import adapter
+    from change_monitor.config import Policy
+    from tests.fakes import FakeAudit, FakeDynamoDb
+    from tests.unit.test_change_monitor_handler import FakeEscalation, burst
+
+    window = maintenance.MaintenanceWindow(FakeSsm("2026-11-25T13:00:00Z"), "/p", DAY, clock=lambda: NOW)
+    policy = Policy(mode="undo+escalate", escalation_threshold=5, audit_table="audit", marker_key=b"s" * 32)
+    audit, escalation = FakeAudit(), FakeEscalation([])
+    records = burst(record, 50)
+    actions = adapter.DynamoDbActions(FakeDynamoDb(), policy.marker)
+    result = handler.process({"Records": records}, actions, policy, window=window, audit=audit, escalation=escalation)
+    assert result == {"batchItemFailures": []}
+    assert audit.incidents == {} and escalation.restores == [] and audit.counters == {}
+    window_closed = maintenance.MaintenanceWindow(FakeSsm("closed"), "/p", DAY, clock=lambda: NOW)
+    handler.process(
+        {"Records": burst(record, 6, start=100)},
+        actions,
+        policy,
+        window=window_closed,
+        audit=audit,
+        escalation=escalation,
+    )
+    assert len(audit.incidents) == 1, "once the window is closed, protected changes count again"

@@ -3,12 +3,15 @@
 A simulated table writes a stream record for every change, the monitor's own writes
 included, as DynamoDB does. Hypothesis generates interleavings of:
 
-- legitimate writes: an application creates an item that is absent (INSERT, not protected);
+- legitimate writes: an application creates an item that is absent (INSERT, not protected),
+  unless the item is absent only because of a protected delete not yet undone: that
+  re-creation is a modification of the protected item (protected), whoever is faster;
 - unintended changes: deletes, whole-item replacements, and single-attribute updates
   (which keep any stale marker) of present items (REMOVE and MODIFY, protected);
 - monitor invocations on the next batch of records, of random size;
 - attacks, on present items: a replacement carrying a marker made with a guessed key
-  (forged), or a genuine marked image the monitor wrote earlier, written back (replayed);
+  (forged), a genuine marked image the monitor wrote earlier, written back (replayed), or
+  a marker that does not parse (poisoned: it must neither fail the batch nor hide the change);
 - cold starts: the next invocation runs in a new container (empty memory; the audit
   table, with the persisted good states, stays);
 - throttling: every write of the next invocation fails; Lambda retries the batch from its
@@ -28,66 +31,25 @@ from hypothesis import strategies as st
 
 from change_monitor import adapter, marker
 from change_monitor.config import Policy
-from tests.fakes import FakeAudit, FakeDynamoDb
+from tests.fakes import FakeAudit, StreamTable
 
 ATTR = "_ddbguard_undo"
-STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/orders/stream/2026-01-01T00:00:00.000"
 KEYS = ["k0", "k1", "k2"]
 POLICY = Policy(protected_events=frozenset({"REMOVE", "MODIFY"}), concurrency=4, marker_key=b"s" * 32)
 
 
-class StreamTable(FakeDynamoDb):
-    """A fake table that appends a stream record for each change (none when nothing changes)."""
-
-    def __init__(self):
-        super().__init__()
-        self.stream: list[dict] = []
-        self._seq = 0
-
-    def _emit(self, key, old, new):
-        if old == new:
-            return
-        self._seq += 1
-        event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
-        ddb = {"Keys": {"pk": (new or old)["pk"]}, "SequenceNumber": str(self._seq), "ApproximateCreationDateTime": 1}
-        if old is not None:
-            ddb["OldImage"] = copy.deepcopy(old)
-        if new is not None:
-            ddb["NewImage"] = copy.deepcopy(new)
-        self.stream.append(
-            {"eventID": f"e{self._seq}", "eventName": event, "dynamodb": ddb, "eventSourceARN": STREAM_ARN}
-        )
-
-    def _write(self, method, kwargs, key):
-        before = copy.deepcopy(self.items.get(key))
-        getattr(FakeDynamoDb, method)(self, **kwargs)
-        self._emit(key, before, copy.deepcopy(self.items.get(key)))
-
-    def put_item(self, **kwargs):
-        self._write("put_item", kwargs, self.key_of(kwargs["Item"]))
-        return {}
-
-    def _store(self, key, item):
-        """A transaction's put: one stream record per item, as DynamoDB writes them."""
-        before = copy.deepcopy(self.items.get(key))
-        super()._store(key, item)
-        self._emit(key, before, copy.deepcopy(item))
-
-    def update_item(self, **kwargs):
-        self._write("update_item", kwargs, self.key_of(kwargs["Key"]))
-        return {}
-
-    def delete_item(self, **kwargs):
-        self._write("delete_item", kwargs, self.key_of(kwargs["Key"]))
-        return {}
-
-    def app_update(self, pk: str, value: str) -> None:
-        """An application UpdateItem of one attribute: the other attributes, marker included, stay."""
-        key = (repr({"S": pk}),)
-        before = copy.deepcopy(self.items[key])
-        self.items[key] = {**before, "v": {"S": value}}
-        self._emit(key, before, copy.deepcopy(self.items[key]))
-
+# Marker bodies (after the prefix) that a writer may set and that are not the monitor's:
+# digits that are not ASCII (a superscript two), more digits than Python converts, digests
+# and MACs that are not ASCII hex, and anything at all.
+MALFORMED_BODIES = st.tuples(
+    st.one_of(
+        st.text(st.characters(categories=("Nd", "No")), min_size=1, max_size=4),
+        st.integers(min_value=41, max_value=6000).map(lambda n: "7" * n),
+        st.text(max_size=6),
+    ),
+    st.one_of(st.just("absent"), st.text(max_size=6), st.just("\u00e9" * 32)),
+    st.one_of(st.text(max_size=6), st.just("a" * 63 + "\u00e9"), st.just("a" * 64)),
+).map(":".join)
 
 steps = st.lists(
     st.one_of(
@@ -98,6 +60,7 @@ steps = st.lists(
         st.tuples(st.just("monitor"), st.integers(min_value=1, max_value=6)),
         st.tuples(st.just("forge"), st.sampled_from(KEYS), st.binary(max_size=8)),
         st.tuples(st.just("replay"), st.sampled_from(KEYS), st.integers(min_value=0, max_value=5)),
+        st.tuples(st.just("poison"), st.sampled_from(KEYS), MALFORMED_BODIES),
         st.tuples(st.just("cold"), st.just(None)),
         st.tuples(st.just("throttle"), st.just(None)),
     ),
@@ -146,11 +109,16 @@ def test_the_table_ends_as_the_legitimate_writes_left_it(handler, initial, ops):
 
     for op in ops:
         kind, pk = op[0], op[1]
-        key = (repr({"S": pk}),) if kind in ("insert", "delete", "replace", "update", "forge", "replay") else None
+        key = (
+            (repr({"S": pk}),)
+            if kind in ("insert", "delete", "replace", "update", "forge", "replay", "poison")
+            else None
+        )
         present = key in table.items if key else False
         if kind == "insert" and not present:
             table.put_item(Item={"pk": {"S": pk}, "v": {"S": op[2]}})
-            model[pk] = op[2]
+            if pk not in model:  # else a re-creation after a protected delete: a protected change
+                model[pk] = op[2]
         elif kind == "delete" and present:
             table.delete_item(Key={"pk": {"S": pk}})
         elif kind == "replace" and present:
@@ -161,6 +129,9 @@ def test_the_table_ends_as_the_legitimate_writes_left_it(handler, initial, ops):
             bad = {"pk": {"S": pk}, "v": {"S": "forged"}}
             guessed = marker.Marker(POLICY.marker_attribute, op[2])
             table.put_item(Item=guessed.mark(bad, marker.UNDO, "1", replaced=table.items[key]))
+        elif kind == "poison" and present:  # a marker that does not parse: a change like any other
+            bad = {"pk": {"S": pk}, "v": {"S": "poisoned"}, ATTR: {"S": f"ddbguard-undo:v2:{op[2]}"}}
+            table.put_item(Item=bad)
         elif kind == "replay" and present and genuine[pk]:
             table.put_item(Item=copy.deepcopy(genuine[pk][op[2] % len(genuine[pk])]))
         elif kind == "monitor":

@@ -71,6 +71,13 @@ class Decision:
     sequence: str = "0"  # the record's sequence number
 
     @property
+    def counts_toward_incident(self) -> bool:
+        """Protected changes count toward an incident, except those a maintenance window
+        let through: a window means audit only, escalation included (a planned migration
+        must not start a restore of the whole table)."""
+        return self.protected and self.reason != MAINTENANCE_WINDOW
+
+    @property
     def protected(self) -> bool:
         """Whether the record was a protected change (undone, only audited, or not undoable)."""
         return self.action in UNDO_ACTIONS or self.reason in (PROTECTED_CHANGE, MAINTENANCE_WINDOW, *NOT_UNDONE)
@@ -91,11 +98,12 @@ def is_ttl_delete(record: dict[str, Any]) -> bool:
     return identity.get("type") == "Service" and identity.get("principalId") == TTL_PRINCIPAL
 
 
-def in_scope(record: dict[str, Any], policy: Policy) -> bool:
+def in_scope(record: dict[str, Any], policy: Policy, before: dict[str, Any] | None = None) -> bool:
     """Whether the item is protected: all items, a partition key prefix, or a flag attribute.
 
-    The flag is read on the item as it was before the change (the new image for an insert),
-    so a bad write cannot unprotect an item by removing its flag.
+    The flag is read on the item as it was before the change (``before`` when given: the
+    good state a re-creation replaces; else the new image for an insert), so a bad write
+    cannot unprotect an item by removing its flag, nor by deleting and re-creating it.
     """
     if policy.scope == "all":
         return True
@@ -103,7 +111,10 @@ def in_scope(record: dict[str, Any], policy: Policy) -> bool:
     if policy.scope == "key-prefix":
         value = (ddb.get("Keys") or {}).get(policy.partition_key, {}).get("S")
         return isinstance(value, str) and value.startswith(policy.key_prefix)
-    image = ddb.get("NewImage") if record.get("eventName") == "INSERT" else ddb.get("OldImage")
+    if before is not None:
+        image = before
+    else:
+        image = ddb.get("NewImage") if record.get("eventName") == "INSERT" else ddb.get("OldImage")
     flag = (image or {}).get(policy.flag_attribute)
     return flag is not None and flag not in ({"BOOL": False}, {"NULL": True})
 
@@ -142,11 +153,17 @@ def decide(
     # image written back by someone else over a good item is deleted by a real change.
     if event == "REMOVE" and signer.parse(old, marker.DELETE) and (good is None or good is _UNKNOWN):
         return Decision(SKIP, OWN_WRITE, **base)
-    if event not in policy.protected_events:
+    # A re-creation of an item whose good state is an item (a protected delete came first,
+    # in stream order) is a modification of that item, whoever was faster: the writer's put
+    # or the monitor's restore of the delete. Had the restore landed first, the put would
+    # have been a MODIFY of the restored item; the decision must not depend on which did.
+    recreated = event == "INSERT" and good is not _UNKNOWN and good is not None
+    kind = "MODIFY" if recreated else event
+    if kind not in policy.protected_events:
         return Decision(SKIP, NOT_PROTECTED, remember=(ident, after), **base)
     if event == "REMOVE" and is_ttl_delete(record):
         return Decision(SKIP, TTL_DELETE, remember=(ident, None), **base)
-    if not in_scope(record, policy):
+    if not in_scope(record, policy, before=good if recreated else None):
         return Decision(SKIP, OUT_OF_SCOPE, remember=(ident, after), **base)
     if not {"REMOVE": old, "MODIFY": old and new, "INSERT": new}[event]:
         return Decision(SKIP, IMAGE_MISSING, **base)  # the stream is not NEW_AND_OLD_IMAGES

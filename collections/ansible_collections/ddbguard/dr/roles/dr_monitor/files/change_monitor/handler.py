@@ -178,7 +178,8 @@ def process(
             _keep_all(audit.with_pool(pool), records, results, summary)
     if maintenance in maintenance_state.REFUSALS:
         summary.counts["MaintenanceRefused"] += 1
-    if escalation and audit and summary.protected_at and records:
+    # An open maintenance window means audit only: nothing escalates (``incidents``).
+    if escalation and audit and summary.protected_at and records and maintenance != maintenance_state.OPEN:
         summary.counts["Escalated"] += incidents.escalate(
             policy, audit, escalation, records[0]["eventSourceARN"], summary.protected_at
         )
@@ -234,7 +235,7 @@ def _summarise(records: list[dict[str, Any]], results: list[Result]) -> Summary:
             summary.kept_failed.append(failures.entry(record, decision, error or ""))
         elif outcome == NOT_UNDONE:
             summary.not_undone.append(_not_undone_entry(record, decision))
-        if outcome == FAILED or (decision and decision.protected):  # both count toward an incident
+        if outcome == FAILED or (decision and decision.counts_toward_incident):
             summary.protected_at.append(_created(record) or time.time())
         if decision and decision.action in core.UNDO_ACTIONS:
             summary.undone.append((record, decision, outcome))
@@ -279,10 +280,11 @@ def _recall(audit: adapter.AuditTrail, policy: Policy, records: list, memory: Me
             core.table_name(record["eventSourceARN"]), (record.get("dynamodb") or {}).get("Keys") or {}
         )
         firsts.setdefault(ident, record)
+    # An INSERT matters when modifications are protected: after a protected delete it is a
+    # re-creation of the item, which ``core.decide`` treats as a modification.
+    events = policy.protected_events | ({"INSERT"} if "MODIFY" in policy.protected_events else set())
     wanted = {
-        ident: record
-        for ident, record in firsts.items()
-        if record.get("eventName") in policy.protected_events and ident not in memory
+        ident: record for ident, record in firsts.items() if record.get("eventName") in events and ident not in memory
     }
     if not wanted:
         return

@@ -6,6 +6,12 @@ opens one incident for the burst (none if the previous window has one), restores
 latest recovery point created before the burst's first change into a new table, and
 prints the line operators act on: what was restored where, and the exact
 ``playbooks/restore.yml`` command that copies the damaged items back.
+
+A maintenance window means audit only, escalation included: while it is open, the
+changes it lets through are not counted and no incident opens (the handler does not
+call ``escalate``). An incident already open when a window starts stays as it is: its
+restore job goes on into its own new table (it touches nothing live), and the window's
+changes do not add to its count.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,12 @@ VERSION = "v2"
 _PREFIXES = {UNDO: f"ddbguard-undo:{VERSION}:", DELETE: f"ddbguard-delete:{VERSION}:"}
 ABSENT = "absent"  # the replaced state of a write conditional on the item not existing
 _SET_TYPES = ("SS", "NS", "BS")
+# What a marker of ours looks like after its prefix: the record's sequence number (DynamoDB
+# stream sequence numbers are 21 to 40 decimal digits), the digest of the replaced state
+# (``state_digest``) and the MAC (HMAC-SHA-256, hex). Anything else is written by someone
+# else, whatever it looks like: it is not the monitor's, and it must never make the
+# monitor fail (a writer controls it).
+_BODY = re.compile(r"([0-9]{1,40}):(absent|[0-9a-f]{32}):([0-9a-f]{64})", re.ASCII)
 # The message that derives a table's marker key from the KMS HMAC key (GenerateMac).
 DERIVATION = "ddbguard-marker-" + VERSION + "|{table}"
 
@@ -106,16 +113,17 @@ class Marker:
         """(sequence, replaced-state digest) of a marker of ``kind`` whose MAC holds, else None."""
         if not image:
             return None
-        raw = (image.get(self.attribute) or {}).get("S", "")
+        value = image.get(self.attribute)
+        raw = value.get("S") if isinstance(value, dict) else None
         prefix = _PREFIXES[kind]
         if not isinstance(raw, str) or not raw.startswith(prefix):
             return None
-        sequence, _sep, rest = raw[len(prefix) :].partition(":")
-        prev, _sep, mac = rest.partition(":")
-        if not sequence.isdigit() or not prev or not mac:
+        body = _BODY.fullmatch(raw[len(prefix) :])
+        if body is None:
             return None
-        expected = self._mac(image, kind, int(sequence), prev)
-        return (int(sequence), prev) if hmac.compare_digest(mac, expected) else None
+        sequence, prev, mac = int(body[1]), body[2], body[3]
+        expected = self._mac(image, kind, sequence, prev)
+        return (sequence, prev) if hmac.compare_digest(mac, expected) else None
 
     def is_echo(self, new: dict[str, Any] | None, old: dict[str, Any] | None, kind: str) -> bool:
         """True when ``old`` -> ``new`` is exactly a write the monitor made with ``kind``."""
