@@ -56,13 +56,72 @@ def test_a_locked_vault_is_refused_before_anything_is_removed(local_aws):
     assert resources(local_aws) == before
 
 
-def test_deleting_the_data_is_refused_by_the_vault_policy_to_all_but_break_glass(local_aws):
+@pytest.mark.parametrize(
+    "confirm",
+    [
+        {TABLE: False},  # a mapping: its keys used to pass the check, and the audit table went
+        TABLE,  # a string, not a list
+        f"{TABLE} other",  # a string with spaces
+        ["*"],  # a wildcard
+        [f"{TABLE}*"],
+        5,
+        [5],
+        [True],
+        None,
+    ],
+)
+def test_a_confirmation_that_is_not_a_list_of_table_names_deletes_nothing(local_aws, confirm):
+    before = resources(local_aws)
+    run = local_aws.playbook(
+        "playbooks/teardown.yml", "-e", json.dumps({"ddbguard_teardown_confirm": confirm}), check=False
+    )
+    assert run.returncode != 0
+    assert "ddbguard_teardown_confirm" in run.stdout and "Nothing was removed" in run.stdout
+    assert resources(local_aws) == before
+
+
+@pytest.mark.parametrize("typed", [[TABLE], [f"{TABLE}-ddbguard-audit"], ["orders-restore-1"], f"{TABLE}-restore-1"])
+def test_only_restored_and_scratch_tables_of_the_inventory_are_removed_by_name(local_aws, typed):
+    before = resources(local_aws)
+    extra = json.dumps({"ddbguard_teardown_restored_tables": typed})
+    run = local_aws.playbook("playbooks/teardown.yml", "-e", extra, check=False)
+    assert run.returncode != 0 and "ddbguard_teardown_restored_tables must be" in run.stdout
+    assert resources(local_aws) == before
+
+
+def test_a_restored_table_is_removed_by_name_with_its_deletion_protection(local_aws):
+    ddb = local_aws.client("dynamodb")
+    scratch = f"{TABLE}-restore-20261205T000000Z"
+    ddb.create_table(
+        TableName=scratch,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        DeletionProtectionEnabled=True,
+    )
+    local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps({"ddbguard_teardown_restored_tables": [scratch]}))
+    assert scratch not in ddb.list_tables()["TableNames"]
+    assert {TABLE, f"{TABLE}-ddbguard-audit"} <= set(ddb.list_tables()["TableNames"]), "the data stays"
+
+
+def test_deleting_the_data_is_refused_before_anything_without_a_break_glass_principal(local_aws):
     # A governance lock can be removed by a principal allowed to; then only the policy stands.
     local_aws.client("backup").delete_backup_vault_lock_configuration(BackupVaultName="ddbguard-vault")
-    confirm = {"ddbguard_teardown_confirm": TABLE}
+    before = resources(local_aws)
+    confirm = {"ddbguard_teardown_confirm": [TABLE]}
     refused = local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps(confirm), check=False)
-    assert refused.returncode != 0 and "explicit deny in a resource-based policy" in refused.stdout
-    assert resources(local_aws)["recovery_points"], "the vault policy must have kept the recovery points"
+    assert refused.returncode != 0 and "Set ddbguard_break_glass_role_arn to one of them (not set)" in refused.stdout
+    other = "arn:aws:iam::000000000000:role/not-break-glass"
+    confirm["ddbguard_break_glass_role_arn"] = other
+    refused = local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps(confirm), check=False)
+    assert refused.returncode != 0 and f"({other} is not one)" in refused.stdout
+    # Checked before the first deletion: the audit table, the monitor and everything else stay.
+    assert resources(local_aws) == before
+    # The policy itself refuses the deletion to anyone else (the root key here).
+    backup = local_aws.client("backup")
+    point = before["recovery_points"][0]
+    with pytest.raises(backup.exceptions.ClientError, match="explicit deny in a resource-based policy"):
+        backup.delete_recovery_point(BackupVaultName="ddbguard-vault", RecoveryPointArn=point)
 
 
 def test_typing_the_table_name_deletes_the_data_too(local_aws):
@@ -78,10 +137,10 @@ def test_typing_the_table_name_deletes_the_data_too(local_aws):
     break_glass = role["Role"]["Arn"]
     local_aws.playbook("site.yml", "-e", json.dumps({"dr_backup_break_glass_principal_arns": [break_glass]}))
     wrong = local_aws.playbook(
-        "playbooks/teardown.yml", "-e", json.dumps({"ddbguard_teardown_confirm": "orders"}), check=False
+        "playbooks/teardown.yml", "-e", json.dumps({"ddbguard_teardown_confirm": ["orders"]}), check=False
     )
     assert wrong.returncode != 0 and "names tables that are not in ddbguard_tables: orders" in wrong.stdout
-    confirm = {"ddbguard_teardown_confirm": TABLE, "ddbguard_break_glass_role_arn": break_glass}
+    confirm = {"ddbguard_teardown_confirm": [TABLE], "ddbguard_break_glass_role_arn": break_glass}
     run = local_aws.playbook("playbooks/teardown.yml", "-vvv", "-e", json.dumps(confirm))
     # The modules assumed the break-glass role themselves (the vault policy let them delete),
     # and its temporary access key id (ASIA...) appears nowhere, even at -vvv.

@@ -17,6 +17,8 @@ description:
     account's root user. Choose those days with care.
   - Fills a gap, since neither amazon.aws nor community.aws sets a vault access policy or
     a Vault Lock (C(amazon.aws.backup_vault) only creates the vault).
+  - With neither O(access_policy) nor O(lock), nothing is changed and the vault's current
+    policy and lock are returned (a read, as C(playbooks/teardown.yml) does before deleting).
   - Idempotent. The policy is compared as a document and the lock by its retention days.
     O(lock.changeable_for_days) only applies when the lock is first set, because AWS
     reports the resulting lock date rather than the number of days.
@@ -128,7 +130,6 @@ ARGUMENT_SPEC = dict(
     ),
     assume_role_arn=dict(type="str"),
 )
-REQUIRED_ONE_OF = [("access_policy", "lock")]
 SUPPORTS_CHECK_MODE = True
 LOCK_FIELDS = ("MinRetentionDays", "MaxRetentionDays")
 
@@ -246,9 +247,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(
-        argument_spec=ARGUMENT_SPEC, required_one_of=REQUIRED_ONE_OF, supports_check_mode=SUPPORTS_CHECK_MODE
-    )
+    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
     problems = validate(module.params)
     if problems:
         module.fail_json(msg="; ".join(problems))
