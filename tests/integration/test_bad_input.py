@@ -69,14 +69,14 @@ CASES = {
         dict(tables(OK), dr_backup_schedule="every 12 hours"),
         "dr_backup_schedule must be an AWS Backup cron expression",
     ),
-    "retention 0": (dict(tables(OK), dr_backup_retention_days=0), "dr_backup_retention_days 1 or more"),
+    "retention 0": (dict(tables(OK), dr_backup_retention_days=0), "dr_backup_retention_days must be 1 or more"),
     "retention below the cold-storage move plus 90 days": (
         dict(tables(OK), dr_backup_cold_storage_after_days=30, dr_backup_retention_days=100),
         "at least\n90 more than dr_backup_cold_storage_after_days",
     ),
     "start window under an hour": (
         dict(tables(OK), dr_backup_start_window_minutes=15),
-        "dr_backup_start_window_minutes 60 or more",
+        "dr_backup_start_window_minutes must be 60 or more",
     ),
     "DR region equal to the primary one": (
         dict(tables(OK), dr_backup_dr_region="us-east-1"),
@@ -104,15 +104,19 @@ CASES = {
     ),
     "function name with a space": (
         dict(tables(OK), dr_monitor_function_name="change monitor"),
-        "dr_monitor_function_name 1-64 characters of A-Z a-z 0-9 _ - (got change monitor)",
+        "dr_monitor_function_name must be 1-64 characters of A-Z a-z 0-9 _ - (got change monitor;",
     ),
     "monitor region that does not exist": (
         dict(tables(OK), dr_monitor_region="eu-nowhere-1"),
-        "dr_monitor_region an AWS region such as eu-west-1 (got eu-nowhere-1)",
+        "dr_monitor_region must be an AWS region such as eu-west-1 (got eu-nowhere-1)",
     ),
     "alarm action that is not an SNS topic": (
         dict(tables(OK), dr_monitor_alarm_actions=["mailto:ops@example.com"]),
-        "dr_monitor_alarm_actions SNS topic ARNs (got ['mailto:ops@example.com'])",
+        "dr_monitor_alarm_actions must be SNS topic ARNs (got ['mailto:ops@example.com'])",
+    ),
+    "tags as a string": (
+        tables(dict(OK, tags="env=prod")),
+        'bad-input-demo].tags must be a mapping of tag names to values (such as {env: prod}), got "env=prod"',
     ),
     "vault name AWS rejects": (
         dict(tables(OK), dr_backup_vault_name="my vault"),
@@ -135,4 +139,37 @@ def test_bad_input_is_refused_before_any_aws_call(local_aws, empty, case):
     assert run.returncode != 0, f"{case}: site.yml accepted it"
     flat = " ".join(run.stdout.split())
     assert " ".join(message.split()) in flat, f"{case}: {run.stdout[-2500:]}"
+    assert resources(local_aws) == empty, f"{case}: something was created"
+
+
+# A refusal names the rule the value broke, never one it satisfies (a message listing every
+# rule led with "table name must be 3-255 characters" for my.table, which is one).
+NAMED_FIRST = {
+    "a table name with a dot makes a function name Lambda refuses": (
+        tables({"name": "my.table", "hash_key_name": "pk"}),
+        "dr_monitor_function_name must be 1-64 characters of A-Z a-z 0-9 _ - (got my.table-change-monitor;",
+        ["dr_monitor_table_name must be", "dr_monitor_region must be", "dr_monitor_audit_table must be"],
+    ),
+    "one trigger setting out of range": (
+        dict(tables(OK), dr_monitor_timeout=901),
+        "Out of range: dr_monitor_timeout must be 1-900 s (got 901)",
+        ["dr_monitor_memory_size must be", "dr_monitor_batch_size must be"],
+    ),
+    "a schedule that is not cron": (
+        dict(tables(OK), dr_backup_schedule="daily"),
+        "dr_backup_schedule must be an AWS Backup cron expression",
+        ["dr_backup_plan_name must be", "dr_backup_retention_days must be"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NAMED_FIRST))
+def test_a_refusal_names_the_rule_broken_and_no_other(local_aws, empty, case):
+    extra, message, not_named = NAMED_FIRST[case]
+    run = local_aws.playbook("site.yml", "-e", json.dumps(extra), check=False)
+    assert run.returncode != 0, f"{case}: site.yml accepted it"
+    flat = " ".join(run.stdout.split())
+    assert " ".join(message.split()) in flat, f"{case}: {run.stdout[-2500:]}"
+    for text in not_named:
+        assert text not in flat, f"{case}: the message names a rule the value satisfies: {text}"
     assert resources(local_aws) == empty, f"{case}: something was created"

@@ -184,8 +184,12 @@ def test_an_undo_costs_one_invocation_and_never_loops(aws):
     assert invocations(aws) - before >= 1
 
 
-def test_an_item_re_created_before_the_undo_is_left_alone(aws):
-    put(aws, "recreate-1")
+def test_an_item_re_created_before_the_undo_returns_to_its_good_state(aws):
+    """Under REMOVE and MODIFY, a delete then a re-creation is a modification of the
+    protected item, even when the put lands before the monitor's restore (the restore is
+    superseded; the re-creation's INSERT record is reverted). The outcome does not depend
+    on who is faster: the writer's put is in the table before the trigger delivers either."""
+    good = put(aws, "recreate-1")
     time.sleep(0.5)
     trigger(aws, False)
     try:
@@ -194,11 +198,42 @@ def test_an_item_re_created_before_the_undo_is_left_alone(aws):
         aws.client("dynamodb").put_item(TableName=TABLE, Item=newer)
     finally:
         trigger(aws, True)
-    wait_for(
-        lambda: any(d["outcome"] == "superseded" for d in decisions(aws, "recreate-1")),
-        what="the undo to be superseded",
-    )
-    assert get(aws, "recreate-1") == newer
+    wait_for(lambda: strip(get(aws, "recreate-1")) == good, what="the re-created item to return to its good state")
+    outcomes = [(d["event"], d["outcome"]) for d in decisions(aws, "recreate-1")]
+    assert ("REMOVE", "superseded") in outcomes and ("INSERT", "applied") in outcomes
+
+
+def test_poisoned_markers_are_undone_and_hold_up_nothing_behind_them(aws):
+    """Markers that do not parse (a superscript two, more digits than Python converts, a MAC
+    that is not ASCII) on modified items, then deletes of unrelated items, all in one
+    delivery: every change is undone and no record fails (the failure queue stays empty)."""
+    ddb = aws.client("dynamodb")
+    poisons = [
+        "ddbguard-undo:v2:\u00b2:absent:" + "a" * 64,
+        "ddbguard-undo:v2:" + "9" * 4301 + ":absent:" + "a" * 64,
+        "ddbguard-undo:v2:1:absent:" + "a" * 63 + "\u00e9",
+    ]
+    goods = {f"poisoned-{i}": put(aws, f"poisoned-{i}") for i in range(6)}
+    goods.update({f"behind-{i}": put(aws, f"behind-{i}") for i in range(20)})
+    time.sleep(1)
+    trigger(aws, False)
+    try:
+        for i in range(6):
+            _modify(
+                aws, f"poisoned-{i}", {**goods[f"poisoned-{i}"], "amount": {"N": "0"}, MARKER: {"S": poisons[i % 3]}}
+            )
+        for i in range(20):
+            ddb.delete_item(TableName=TABLE, Key={"pk": {"S": f"behind-{i}"}})
+    finally:
+        trigger(aws, True)
+    for pk, good in goods.items():
+        wait_for(lambda pk=pk, good=good: strip(get(aws, pk)) == good, what=f"{pk} to be undone")
+    for i in range(6):
+        assert not any(d["outcome"] == "failed" for d in decisions(aws, f"poisoned-{i}"))
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
 def test_a_ttl_delete_passes(aws):
@@ -517,3 +552,14 @@ def test_a_protected_insert_is_deleted_and_not_restored(aws):
     time.sleep(2)
     assert get(aws, "insert-1") is None
     assert [d["reason"] for d in decisions(aws, "insert-1") if d["event"] == "REMOVE"] in ([], ["own-write"])
+
+
+def test_replay_refuses_a_table_that_is_not_in_the_inventory(aws):
+    """It used to do nothing and exit 0, as if the replay had been done."""
+    tables = json.dumps({"ddbguard_tables": [{"name": TABLE, "hash_key_name": "pk"}], "replay_table": "orders"})
+    run = aws.playbook("playbooks/replay.yml", "-e", tables, check=False)
+    assert run.returncode != 0
+    assert (
+        f'replay_table must name a table of ddbguard_tables ({TABLE}); got "orders". Nothing was replayed.'
+        in " ".join(run.stdout.split())
+    )
