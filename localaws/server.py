@@ -31,6 +31,10 @@ def main() -> None:
 
     names = compat.install()
     logging.getLogger("localaws").info("AWS compatibility patches installed: %s", ", ".join(names))
+    from localaws import checkpoint
+
+    if checkpoint.install():
+        logging.getLogger("localaws").info("periodic state saves every %s s at least", checkpoint.DEFAULT_SECONDS)
     sys.argv = ["ministack"]
     ministack.app.main()
 

@@ -15,6 +15,7 @@ from localaws.compat import (
     backup_vault_policy,
     pitr,
     pitr_history,
+    restore_encryption,
     stream_trigger,
     streams,
     ttl,
@@ -28,6 +29,7 @@ PATCHES = (
     backup_plan_versions,
     pitr,
     pitr_history,
+    restore_encryption,  # after pitr_history: it wraps the point-in-time restore that one installs
     streams,
     stream_trigger,
     ttl,
