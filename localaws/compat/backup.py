@@ -6,9 +6,10 @@
 2. Backup jobs, recovery points and restore jobs for DynamoDB tables. ministack's
    ``StartBackupJob`` records a job but makes no backup, and its recovery-point and
    restore-job lists stay empty. Here ``StartBackupJob`` on a DynamoDB table makes a real
-   DynamoDB backup and a listable recovery point. ``StartRestoreJob`` restores that backup
-   into the table named in its metadata. The Describe/List calls answer in the shapes of
-   botocore's ``backup`` service model.
+   DynamoDB backup and a listable recovery point, which keeps its ``RecoveryPointTags``
+   (``ListTags`` and ``TagResource`` on its ARN, as on AWS; ministack drops them).
+   ``StartRestoreJob`` restores that backup into the table named in its metadata. The
+   Describe/List calls answer in the shapes of botocore's ``backup`` service model.
 3. Vault access policies and Vault Lock. ministack keeps neither. Here they are stored,
    returned by ``GetBackupVaultAccessPolicy`` and ``DescribeBackupVault``, and a lock cannot
    be removed once its changeable period is over. A policy's explicit denies refuse the
@@ -147,6 +148,8 @@ class BackupCompat:
                 )
             if method == "GET" and len(parts) == 1:
                 return self.list_restore_jobs(query)
+        if head == "tags" and len(parts) == 2 and parts[1] in self.store.recovery_points:
+            return self._point_tags(method, self.store.recovery_points[parts[1]], body)
         if head == "resources" and method == "GET" and len(parts) >= 3:
             resource_arn = "/".join(parts[1:-1])
             if parts[-1] == "recovery-points":
@@ -154,6 +157,17 @@ class BackupCompat:
             if parts[-1] == "restore-jobs":
                 jobs = [j for j in self.store.restore_jobs.values() if j.get("SourceResourceArn") == resource_arn]
                 return _answer({"RestoreJobs": jobs})
+        return None
+
+    @staticmethod
+    def _point_tags(method: str, point: dict[str, Any], body: dict[str, Any]) -> Response | None:
+        """ListTags and TagResource on a recovery point: its RecoveryPointTags, as AWS keeps them."""
+        tags = point.setdefault("_Tags", {})
+        if method == "GET":
+            return _answer({"Tags": dict(tags)})
+        if method == "POST":
+            tags.update(body.get("Tags") or {})
+            return _answer()
         return None
 
     def _vault_route(self, method: str, vault: str, rest: list[str], query: dict[str, str], body: dict[str, Any]):
@@ -299,6 +313,7 @@ class BackupCompat:
         }
         if body.get("Lifecycle"):
             point["Lifecycle"] = body["Lifecycle"]
+        point["_Tags"] = dict(body.get("RecoveryPointTags") or {})
         self.store.recovery_points[point_arn] = point
         self.store.backup_jobs[job_id] = {
             "AccountId": self.account,

@@ -71,7 +71,13 @@ def test_plan_restores_to_t_and_writes_nothing_live(local_aws, tmp_path):
     run, report = restore(local_aws, tmp_path, dr_restore_time=STATE["t"], dr_restore_target=f"{TABLE}-at-t")
     assert report["restored"] is True and report["mode"] == "plan" and report["dry_run"] is True
     assert items(local_aws, f"{TABLE}-at-t") == {f"row-{i}": "1" for i in range(4)}
-    assert report["counts"] == {"copied": 0, "deleted": 0, "unchanged": 1, "superseded": 0, "planned": 4}
+    # Plan shows what the chosen options do: delete_missing is off, so "late" is neither
+    # counted nor planned for deletion (plan used to turn it on without saying so).
+    assert report["counts"] == {"copied": 0, "deleted": 0, "unchanged": 1, "superseded": 0, "excluded": 0, "planned": 3}
+    assert report["options"]["delete_missing"] is False
+    assert any(
+        "live items the restored table lacks are kept, and not counted" in step for step in report["cutover_plan"]
+    )
     assert any("Cut-over" in step for step in report["cutover_plan"]) and "Cut-over" in run.stdout
     assert items(local_aws)["row-0"] == "666", "plan must not write the live table"
     protection = local_aws.client("dynamodb").describe_table(TableName=f"{TABLE}-at-t")["Table"]
@@ -134,6 +140,46 @@ def test_a_recovery_point_restore_copies_back_the_keys_given(local_aws, tmp_path
     settled = items(local_aws)
     assert settled["row-3"] == "1" and settled["row-2"] == "999", "only the keys given are copied back"
     STATE["point"] = report["recovery_point_arn"]
+
+
+def test_a_drills_recovery_point_and_its_canaries_never_serve_an_operators_restore(local_aws, tmp_path):
+    """The drill tags its on-demand recovery point; it is newer than the last scheduled one,
+    and it holds canaries. The latest recovery point before T skips it, and even restored on
+    purpose, its canaries are never copied into the live table."""
+    backup, ddb = local_aws.client("backup"), local_aws.client("dynamodb")
+    arn = ddb.describe_table(TableName=TABLE)["Table"]["TableArn"]
+    role = local_aws.client("iam").get_role(RoleName="ddbguard-backup")["Role"]["Arn"]
+    canary = "ddbguard-canary#drill-1#backup-1"
+    put(local_aws, canary, 1)
+    drill = backup.start_backup_job(
+        BackupVaultName="ddbguard-vault",
+        ResourceArn=arn,
+        IamRoleArn=role,
+        RecoveryPointTags={"ddbguard:drill": "drill-1"},
+    )["RecoveryPointArn"]
+    time.sleep(1.2)
+    put(local_aws, canary, 2)  # the canary changes after the backup (not protected here)
+    _run, report = restore(
+        local_aws,
+        tmp_path,
+        dr_restore_source="recovery-point",
+        dr_restore_before=now_iso(),
+        dr_restore_target=f"{TABLE}-op",
+    )
+    assert report["recovery_point_arn"] == STATE["point"], "the drill's newer recovery point was chosen"
+    assert report["skipped_drill_points"] == [drill]
+    _run, report = restore(
+        local_aws,
+        tmp_path,
+        dr_restore_source="recovery-point",
+        dr_restore_recovery_point_arn=drill,
+        dr_restore_target=f"{TABLE}-drill-rp",
+        dr_restore_mode="copy-diff",
+    )
+    excluded = [i for i in report["items"] if i["action"] == "excluded"]
+    assert excluded == [{"key": {"pk": {"S": canary}}, "action": "excluded", "outcome": "excluded"}]
+    assert report["counts"]["excluded"] == 1
+    assert items(local_aws)[canary] == "2", "a canary was copied into the live table"
 
 
 @pytest.mark.parametrize(

@@ -239,3 +239,15 @@ def test_a_restore_job_whose_role_cannot_be_assumed_fails_as_on_aws(compat):
     status, job = call(compat, "GET", f"/restore-jobs/{started['RestoreJobId']}")
     assert job["Status"] == "FAILED" and "Unable to assume role" in job["StatusMessage"]
     assert "restored" not in compat.fake.tables
+
+
+def test_a_recovery_point_keeps_its_tags_as_aws_does(compat):
+    """The drill tags its recovery points (ddbguard:drill) so that restores skip them;
+    ministack dropped the tags, so nothing could be skipped."""
+    point = backup(compat, RecoveryPointTags={"ddbguard:drill": "run-1"})["RecoveryPointArn"]
+    assert call(compat, "GET", f"/tags/{point}/") == (200, {"Tags": {"ddbguard:drill": "run-1"}})
+    assert call(compat, "POST", f"/tags/{point}", {"Tags": {"owner": "ops"}})[0] == 200
+    assert call(compat, "GET", f"/tags/{point}/")[1]["Tags"] == {"ddbguard:drill": "run-1", "owner": "ops"}
+    plain = backup(compat)["RecoveryPointArn"]
+    assert call(compat, "GET", f"/tags/{plain}/") == (200, {"Tags": {}})
+    assert compat.handle("GET", "/tags/arn:aws:backup:us-east-1:000000000000:backup-plan:x/", {}, {}) is None

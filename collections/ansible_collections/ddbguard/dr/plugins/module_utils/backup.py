@@ -18,6 +18,23 @@ PROTECTED_ACTIONS = (
 )
 
 
+# The tag the drill puts on the recovery points it makes: they hold canary items, and must
+# never be "the latest recovery point before T" of an operator's restore or an incident.
+DRILL_TAG = "ddbguard:drill"
+
+
+def made_by_drill(tags: dict[str, str]) -> bool:
+    return DRILL_TAG in tags
+
+
+def newest_first(points: list[dict[str, Any]], created_before: float | None = None) -> list[dict[str, Any]]:
+    """COMPLETED recovery points created strictly before ``created_before`` (epoch), newest first."""
+    usable = [p for p in points if p.get("Status") == "COMPLETED"]
+    if created_before is not None:
+        usable = [p for p in usable if _epoch(p["CreationDate"]) < created_before]
+    return sorted(usable, key=lambda p: _epoch(p["CreationDate"]), reverse=True)
+
+
 def latest_recovery_point(points: list[dict[str, Any]], created_before: float | None = None) -> dict[str, Any] | None:
     """The newest COMPLETED recovery point created strictly before ``created_before`` (epoch), or None."""
     usable = [p for p in points if p.get("Status") == "COMPLETED"]

@@ -25,6 +25,21 @@ def list_recovery_points(client: Client, vault: str, resource_arn: str, **filter
     return result.get("RecoveryPoints", [])
 
 
+@DdbguardErrorHandler.common_error_handler("list the tags of a recovery point")
+@AWSRetry.jittered_backoff()
+def list_tags(client: Client, resource_arn: str) -> dict[str, str]:
+    """The tags of a Backup resource (a recovery point, a vault, a plan). botocore has no
+    paginator for ListTags: follow NextToken."""
+    tags: dict[str, str] = {}
+    kwargs: dict[str, Any] = {"ResourceArn": resource_arn}
+    while True:
+        page = client.list_tags(**kwargs)
+        tags.update(page.get("Tags") or {})
+        if not page.get("NextToken"):
+            return tags
+        kwargs["NextToken"] = page["NextToken"]
+
+
 @DdbguardErrorHandler.common_error_handler("start a backup job")
 @AWSRetry.jittered_backoff()
 def start_backup_job(client: Client, request: dict[str, Any]) -> dict[str, Any]:

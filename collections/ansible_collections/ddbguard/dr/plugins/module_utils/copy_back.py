@@ -16,6 +16,7 @@ from ansible_collections.ddbguard.dr.plugins.module_utils import items as itm
 COPY = "copy"
 DELETE = "delete"
 UNCHANGED = "unchanged"
+EXCLUDED = "excluded"
 
 
 def key_id(key: dict[str, Any]) -> str:
@@ -25,6 +26,17 @@ def key_id(key: dict[str, Any]) -> str:
 
 def strip(item: dict[str, Any] | None, ignore: list[str]) -> dict[str, Any] | None:
     return None if item is None else {k: v for k, v in item.items() if k not in ignore}
+
+
+def excluded(keys: dict[str, dict[str, Any]], hash_key: str, prefixes: list[str]) -> set[str]:
+    """Key ids whose partition key is a string starting with one of ``prefixes`` (wire form):
+    never copied nor deleted (the drill's canaries stay out of a live table)."""
+    out = set()
+    for kid, key in keys.items():
+        value = (key.get(hash_key) or {}).get("S")
+        if isinstance(value, str) and any(p and value.startswith(p) for p in prefixes):
+            out.add(kid)
+    return out
 
 
 def plan(
@@ -77,7 +89,7 @@ def condition(key: dict[str, Any], expected: dict[str, Any] | None) -> dict[str,
 
 
 def counts(entries: list[dict[str, Any]]) -> dict[str, int]:
-    out = {"copied": 0, "deleted": 0, "unchanged": 0, "superseded": 0, "planned": 0}
+    out = {"copied": 0, "deleted": 0, "unchanged": 0, "superseded": 0, "excluded": 0, "planned": 0}
     for entry in entries:
         outcome = entry["outcome"]
         if outcome == "applied":

@@ -40,6 +40,14 @@ options:
       - ISO 8601 time. Only recovery points created strictly before it are chosen.
       - Defaults to now.
     type: str
+  include_drill_points:
+    description:
+      - When the latest recovery point is searched, also consider those the drill made
+        (tagged C(ddbguard:drill)). By default they are skipped, so that a drill's
+        recovery point, which holds canary items, never serves an operator's restore.
+      - An explicit O(recovery_point_arn) is always used as given.
+    type: bool
+    default: false
   target_table_name:
     description: Name of the new table.
     type: str
@@ -110,6 +118,11 @@ duration_seconds:
   description: completion_date minus creation_date.
   returned: when known
   type: float
+skipped_drill_points:
+  description: Newer recovery points passed over because the drill made them (tag C(ddbguard:drill)).
+  returned: when the latest recovery point was searched
+  type: list
+  elements: str
 """
 
 import datetime
@@ -133,6 +146,7 @@ ARGUMENT_SPEC = dict(
     target_table_name=dict(type="str", required=True),
     iam_role_arn=dict(type="str", required=True),
     restore_metadata=dict(type="dict", default={}),
+    include_drill_points=dict(type="bool", default=False),
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=7200),
 )
@@ -180,13 +194,18 @@ def choose_point(client: Any, params: dict[str, Any], before: datetime.datetime)
     points = backup_api.list_recovery_points(
         client, params["backup_vault_name"], params["resource_arn"], ByCreatedBefore=before
     )
-    point = bk.latest_recovery_point(points, before.timestamp())
-    if point is None:
-        raise DdbguardAWSError(
-            message=f"No COMPLETED recovery point of {params['resource_arn']} in vault "
-            f"{params['backup_vault_name']} was created before {before.isoformat()}"
-        )
-    return point
+    skipped: list[str] = []
+    for point in bk.newest_first(points, before.timestamp()):
+        if params["include_drill_points"] or not bk.made_by_drill(
+            backup_api.list_tags(client, point["RecoveryPointArn"])
+        ):
+            return dict(point, skipped_drill_points=skipped)
+        skipped.append(point["RecoveryPointArn"])
+    drills = f" ({len(skipped)} made by the drill were skipped: include_drill_points)" if skipped else ""
+    raise DdbguardAWSError(
+        message=f"No COMPLETED recovery point of {params['resource_arn']} in vault "
+        f"{params['backup_vault_name']} was created before {before.isoformat()}{drills}"
+    )
 
 
 def job_that_created(client: Any, table_arn: str) -> Optional[dict[str, Any]]:
@@ -226,6 +245,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
         return dict(changed=False, **summary(job))
 
     point = choose_point(client, params, created_before(params))
+    chosen = {"skipped_drill_points": point["skipped_drill_points"]} if "skipped_drill_points" in point else {}
     if module.check_mode:
         return dict(
             changed=True,
@@ -233,6 +253,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
             status="WOULD_START",
             recovery_point_arn=point["RecoveryPointArn"],
             recovery_point_creation_date=iso(point.get("CreationDate")),
+            **chosen,
         )
     started = backup_api.start_restore_job(
         client,
@@ -254,7 +275,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
                 exception=err.exception,
             ) from err
         wait_table_active(ddb, params["target_table_name"], params["wait_timeout"])
-    return dict(changed=True, **summary(backup_api.describe_restore_job(client, job_id)))
+    return dict(changed=True, **summary(backup_api.describe_restore_job(client, job_id)), **chosen)
 
 
 def main() -> None:

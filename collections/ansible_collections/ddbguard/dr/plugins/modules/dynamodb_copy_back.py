@@ -40,6 +40,14 @@ options:
     description: Delete the live items that O(source_table) lacks (among the keys considered).
     type: bool
     default: false
+  exclude_key_prefixes:
+    description:
+      - Items whose partition key is a string starting with one of these are never copied
+        nor deleted (reported with action V(excluded)). The default keeps the drill's
+        canaries (the monitor's reserved prefix) out of a live table.
+    type: list
+    elements: str
+    default: ["ddbguard-canary#"]
   ignore_attributes:
     description: Attributes left out of the comparison and of the copied images (the monitor's marker).
     type: list
@@ -77,13 +85,13 @@ items:
   elements: dict
   contains:
     key: {description: The key (DynamoDB JSON)., type: dict, returned: always}
-    action: {description: "copy, delete or unchanged.", type: str, returned: always}
+    action: {description: "copy, delete, unchanged or excluded.", type: str, returned: always}
     outcome:
       description: "applied, superseded (a newer write won), unchanged, or planned (check mode)."
       type: str
       returned: always
 counts:
-  description: Items copied, deleted, unchanged, superseded, and planned (check mode).
+  description: Items copied, deleted, unchanged, superseded, excluded, and planned (check mode).
   returned: always
   type: dict
 """
@@ -105,6 +113,7 @@ ARGUMENT_SPEC = dict(
     target_table=dict(type="str", required=True),
     keys=dict(type="list", elements="dict", no_log=False),
     delete_missing=dict(type="bool", default=False),
+    exclude_key_prefixes=dict(type="list", elements="str", default=["ddbguard-canary#"], no_log=False),
     ignore_attributes=dict(type="list", elements="str", default=["_ddbguard_undo"]),
     monitor_function=dict(type="str", default=""),
     batch_size=dict(type="int", default=50),
@@ -158,9 +167,9 @@ def _read(client: Any, params: dict[str, Any], schema: list[dict[str, str]]) -> 
 
 def _apply(module: AnsibleAWSModule, client: Any, entries: list[dict[str, Any]]) -> None:
     params = module.params
-    todo = [e for e in entries if e["action"] != cb.UNCHANGED]
+    todo = [e for e in entries if e["action"] in (cb.COPY, cb.DELETE)]
     for entry in entries:
-        entry["outcome"] = "unchanged" if entry["action"] == cb.UNCHANGED else "planned"
+        entry["outcome"] = {cb.UNCHANGED: "unchanged", cb.EXCLUDED: cb.EXCLUDED}.get(entry["action"], "planned")
     if module.check_mode or not todo:
         return
     if not params["monitor_function"]:
@@ -197,7 +206,16 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
             message=f"{params['source_table']} and {params['target_table']} have different key schemas"
         )
     restored, live, keys = _read(client, params, source["KeySchema"])
-    entries = cb.plan(restored, live, keys, params["delete_missing"], params["ignore_attributes"])
+    hash_key = next(k["AttributeName"] for k in source["KeySchema"] if k["KeyType"] == "HASH")
+    excluded = cb.excluded(keys, hash_key, params["exclude_key_prefixes"])
+    entries = cb.plan(
+        restored,
+        live,
+        {k: v for k, v in keys.items() if k not in excluded},
+        params["delete_missing"],
+        params["ignore_attributes"],
+    )
+    entries += [{"key": keys[kid], "action": cb.EXCLUDED, "image": None, "expected": None} for kid in sorted(excluded)]
     _apply(module, client, entries)
     report = [{"key": itm.from_wire(e["key"]), "action": e["action"], "outcome": e["outcome"]} for e in entries]
     tally = cb.counts(entries)

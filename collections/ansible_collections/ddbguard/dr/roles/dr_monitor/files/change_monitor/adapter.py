@@ -40,6 +40,7 @@ PUT_ACTIONS = (core.RESTORE_DELETED, core.REVERT_MODIFIED)
 NO_CANCELLATION = "None"  # the reason DynamoDB gives the items that did not cancel a transaction
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limit of puts in one BatchWriteItem
 BATCH_WRITE_ATTEMPTS = 8
+DRILL_TAG = "ddbguard:drill"  # on the recovery points the drill makes (ddbguard.dr.dr_drill)
 _SERIALIZE = TypeSerializer().serialize
 
 
@@ -446,6 +447,8 @@ class Escalation:
         self._role = role_arn
 
     def latest_point_before(self, resource_arn: str, before: float) -> dict[str, Any] | None:
+        """The newest COMPLETED recovery point created before ``before``, never one the drill
+        made (tag ``ddbguard:drill``): those hold canary items, not the table's last good state."""
         paginator = self._backup.get_paginator("list_recovery_points_by_backup_vault")
         points = []
         for page in paginator.paginate(
@@ -454,7 +457,20 @@ class Escalation:
             ByCreatedBefore=datetime.datetime.fromtimestamp(before, tz=datetime.UTC),
         ):
             points.extend(p for p in page.get("RecoveryPoints", []) if p.get("Status") == "COMPLETED")
-        return max(points, key=lambda p: p["CreationDate"], default=None)
+        for point in sorted(points, key=lambda p: p["CreationDate"], reverse=True):
+            if DRILL_TAG not in self._tags(point["RecoveryPointArn"]):
+                return point
+        return None
+
+    def _tags(self, arn: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        kwargs: dict[str, Any] = {"ResourceArn": arn}
+        while True:  # botocore has no paginator for ListTags
+            page = self._backup.list_tags(**kwargs)
+            tags.update(page.get("Tags") or {})
+            if not page.get("NextToken"):
+                return tags
+            kwargs["NextToken"] = page["NextToken"]
 
     def restore(self, point_arn: str, target_table: str) -> str:
         return self._backup.start_restore_job(

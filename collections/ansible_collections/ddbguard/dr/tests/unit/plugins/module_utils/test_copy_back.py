@@ -48,4 +48,21 @@ def test_restored_images_lose_the_marker_and_counts_add_up():
         {"action": cb.COPY, "outcome": "superseded"},
         {"action": cb.UNCHANGED, "outcome": "unchanged"},
     ]
-    assert cb.counts(entries) == {"copied": 1, "deleted": 1, "unchanged": 1, "superseded": 1, "planned": 0}
+    assert cb.counts(entries) == {
+        "copied": 1,
+        "deleted": 1,
+        "unchanged": 1,
+        "superseded": 1,
+        "excluded": 0,
+        "planned": 0,
+    }
+
+
+def test_keys_under_an_excluded_prefix_are_never_copied_nor_deleted():
+    """The drill's canaries in a recovery point never reach a live table through restore.yml."""
+    keys = {
+        cb.key_id(k): k for k in ({"pk": {"S": "ddbguard-canary#run#1"}}, {"pk": {"S": "order#1"}}, {"pk": {"N": "7"}})
+    }
+    assert cb.excluded(keys, "pk", ["ddbguard-canary#"]) == {cb.key_id({"pk": {"S": "ddbguard-canary#run#1"}})}
+    assert cb.excluded(keys, "pk", []) == set()
+    assert cb.excluded(keys, "pk", [""]) == set(), "an empty prefix excludes nothing"
