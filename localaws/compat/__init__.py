@@ -13,9 +13,11 @@ from localaws.compat import (
     backup_plan_versions,
     backup_selection_conditions,
     backup_vault_policy,
+    embedded_metrics,
     pitr,
     pitr_history,
     restore_encryption,
+    sqs_metrics,
     stream_trigger,
     streams,
     ttl,
@@ -34,6 +36,8 @@ PATCHES = (
     stream_trigger,
     ttl,
     ttl_update_limit,
+    embedded_metrics,
+    sqs_metrics,
     alarm_evaluation,
 )
 

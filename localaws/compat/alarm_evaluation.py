@@ -56,8 +56,9 @@ def state(
 
 
 def install() -> None:
-    from ministack.core.responses import _request_account_id, _request_region
     from ministack.services import cloudwatch as cw
+
+    from localaws.compat import scope
 
     if getattr(cw._evaluate_alarm, "_localaws_patched", False):
         return
@@ -83,15 +84,11 @@ def install() -> None:
         while True:
             time.sleep(INTERVAL_SECONDS)
             for account, region in {key[:2] for key in list(cw._alarms._data)}:
-                account_token = _request_account_id.set(account)
-                region_token = _request_region.set(region)
                 try:
-                    cw._evaluate_all_alarms()
+                    with scope.account_region(account, region):
+                        cw._evaluate_all_alarms()
                 except Exception:  # noqa: BLE001 - evaluation must never stop
                     cw.logger.debug("localaws: alarm evaluation failed", exc_info=True)
-                finally:
-                    _request_account_id.reset(account_token)
-                    _request_region.reset(region_token)
 
     evaluate._localaws_patched = True
     cw._evaluate_alarm = evaluate

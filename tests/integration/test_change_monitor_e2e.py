@@ -85,6 +85,12 @@ def decisions(aws, pk):
     return out
 
 
+def alarm_state(aws, suffix: str) -> str:
+    """The state of one of the monitor's alarms (evaluated by the local AWS every 10 s)."""
+    alarms = aws.client("cloudwatch").describe_alarms(AlarmNames=[f"{FUNCTION}-{suffix}"])["MetricAlarms"]
+    return alarms[0]["StateValue"] if alarms else "missing"
+
+
 def invocations(aws) -> int:
     return sum(1 for line in log_lines(aws) if line.startswith("START RequestId"))
 
@@ -281,6 +287,8 @@ def test_a_maintenance_window_set_by_a_typo_keeps_protection_on(aws):
             line for line in log_lines(aws) if '"kind": "maintenance"' in line and '"outcome": "refused"' in line
         ]
         assert any('"too-far-ahead"' in line for line in refused) and any('"no-time-zone"' in line for line in refused)
+        # The MaintenanceRefused metric (EMF) reaches its alarm, as on AWS (docs/emulator.md).
+        wait_for(lambda: alarm_state(aws, "maintenance-refused") == "ALARM", timeout=90, what="the alarm to fire")
     finally:
         ssm.put_parameter(Name=PARAMETER, Value="1970-01-01T00:00:00Z", Overwrite=True, Type="String")
         time.sleep(6)
@@ -310,6 +318,7 @@ def test_a_change_too_wide_to_undo_is_reported_never_skipped_in_silence(aws):
     [entry] = [k for k in kept if json.loads(k["key"]["S"]) == {"pk": {"S": "wide-1"}}]
     images = json.loads(entry["images"]["S"])
     assert images["old"]["attribute_000"] == {"N": "0"} and images["new"]["attribute_000"] == {"N": "-1"}
+    wait_for(lambda: alarm_state(aws, "not-undone") == "ALARM", timeout=90, what="the NotUndone alarm to fire")
 
 
 def test_a_poison_record_goes_to_the_failure_queue_while_the_rest_of_its_batch_is_undone(aws):
@@ -343,6 +352,10 @@ def test_a_poison_record_goes_to_the_failure_queue_while_the_rest_of_its_batch_i
         trigger(aws, True)
     for i in range(4):
         wait_for(lambda i=i: get(aws, f"batch-{i}"), what=f"batch-{i} to come back")
+    # The failure queue's ApproximateNumberOfMessagesVisible (AWS/SQS) reaches its alarm.
+    wait_for(
+        lambda: alarm_state(aws, "failed-records") == "ALARM", timeout=120, what="the failed-records alarm to fire"
+    )
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=f"{FUNCTION}-failures")["QueueUrl"]
     messages = wait_for(

@@ -12,6 +12,7 @@ import os
 import pytest
 
 from localaws import launcher
+from tests import report_rules
 from tests.integration.conftest import LocalAws, free_port, report_files
 
 pytestmark = pytest.mark.integration
@@ -46,3 +47,4 @@ def test_the_drill_fails_and_says_why_when_a_restored_item_differs(faulty_aws, t
     assert "2 canaries not at their first version" in check["measured"]
     assert "the item written after T is there" in check["measured"]
     assert report["passed"] is False
+    assert report_rules.passes_without_measurement(report) == [], report["checks"]

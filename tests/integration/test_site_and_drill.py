@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from localaws import launcher
-from tests import iam_lint
+from tests import iam_lint, report_rules
 from tests.integration.conftest import ROOT, report_files, wait_for
 
 pytestmark = pytest.mark.integration
@@ -233,6 +233,9 @@ REPORT_FIELDS = {
 def drill(aws, tmp_path, *extra: str, check: bool = True):
     run = aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={tmp_path}", *extra, check=check)
     [report] = [r for r in report_files(tmp_path) if "drill_id" in r]
+    # Whatever the drill found, no check passes on work it did not do.
+    assert report_rules.passes_without_measurement(report) == [], report["checks"]
+    assert report_rules.not_run_without_reason(report) == [], report["checks"]
     return run, report
 
 
@@ -247,7 +250,17 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
     run, report = drill(local_aws, tmp_path)
     assert "Drill PASSED on ddbguard-demo" in run.stdout
     assert set(report) >= REPORT_FIELDS and report["target"] == "local" and len(report["commit"]) == 40
-    assert all(c["status"] == "pass" for c in report["checks"]), [c for c in report["checks"] if c["status"] != "pass"]
+    # Every check passes, but the DR copy: no scheduled backup has run on a fresh local
+    # target, so there is no copy to check: not-run, with its reason, never a pass.
+    not_passed = {c["name"]: c for c in report["checks"] if c["status"] != "pass"}
+    assert set(not_passed) == {"the DR-region vault holds a copy"}, not_passed
+    assert not_passed["the DR-region vault holds a copy"]["status"] == "not-run"
+    assert report_rules.passes_without_measurement(report) == []
+    assert report_rules.not_run_without_reason(report) == []
+    [copy_back] = [
+        c for c in report["checks"] if c["name"] == "copy-back puts the restored canaries back in the live table"
+    ]
+    assert '"copied": 1' in copy_back["measured"], copy_back
     assert {c["name"] for c in report["checks"]} >= {
         "preflight",
         "item undo after a delete",
@@ -269,7 +282,8 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
     assert 0 <= rto["p50"] <= rto["p95"] <= rto["max"] < 30 and tiers["item_undo"]["changes"] == 3
     assert tiers["restore_job"]["rto_seconds"] > 0 and tiers["restore_job"]["items_compared"] == 4
     assert tiers["point_in_time"]["rto_seconds"] > 0 and tiers["point_in_time"]["items_compared"] == 3
-    assert tiers["protection"]["status"] == "pass" and report["rpo_seconds"] >= 0
+    assert tiers["protection"] == {"status": "incomplete", "not_run": ["the DR-region vault holds a copy"]}
+    assert report["rpo_seconds"] >= 0
     assert {"name", "status", "measured", "target"} <= set(report["checks"][0])
     assert report["not_proven_here"], "the local target cannot prove everything; the report must say what"
     markdown = (tmp_path / f"drill-{TABLE}-{report['drill_id']}.md").read_text()

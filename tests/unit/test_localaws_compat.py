@@ -152,3 +152,65 @@ def test_an_alarm_state_follows_its_statistic_over_the_evaluation_range():
     assert ae.state(alarm, errors, now=1000.0, statistic=total) == ("ALARM", 1.0)
     assert ae.state(alarm, [{"Timestamp": 995.0, "Value": 0.0}], now=1000.0, statistic=total) == ("OK", 0.0)
     assert ae.state(alarm, errors, now=2000.0, statistic=total) is None  # out of range: the state stays
+
+
+def test_an_emf_line_becomes_one_datapoint_per_metric_and_dimension_set():
+    from localaws.compat.embedded_metrics import metrics_of
+
+    line = json.dumps(
+        {
+            "_aws": {
+                "Timestamp": 1,
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": "ddbguard",
+                        "Dimensions": [["Table"], []],
+                        "Metrics": [{"Name": "NotUndone", "Unit": "Count"}, {"Name": "Undone", "Unit": "Count"}],
+                    }
+                ],
+            },
+            "Table": "orders",
+            "NotUndone": 2,
+            "Undone": [1, 3],
+        }
+    )
+    assert metrics_of(line) == [
+        ("ddbguard", "NotUndone", 2.0, "Count", {"Table": "orders"}),
+        ("ddbguard", "NotUndone", 2.0, "Count", {}),
+        ("ddbguard", "Undone", 1.0, "Count", {"Table": "orders"}),
+        ("ddbguard", "Undone", 3.0, "Count", {"Table": "orders"}),
+        ("ddbguard", "Undone", 1.0, "Count", {}),
+        ("ddbguard", "Undone", 3.0, "Count", {}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "START RequestId: 1",
+        '{"kind": "decision", "outcome": "applied"}',
+        json.dumps(
+            {
+                "_aws": {"CloudWatchMetrics": [{"Namespace": "n", "Dimensions": [["T"]], "Metrics": [{"Name": "X"}]}]},
+                "X": 1,
+            }
+        ),
+        '{"_aws": {"CloudWatchMetrics": [{"Namespace": "n", "Metrics": [{"Name": "X"}]}]}, "X": "one"}',
+        '{"_aws": {"CloudWatchMetrics": [{"Namespace": "n", "Metrics": [{"Name": "X"}]}]}, "X": true}',
+    ],
+)
+def test_lines_that_are_not_valid_emf_declare_nothing(line):
+    from localaws.compat.embedded_metrics import metrics_of
+
+    assert metrics_of(line) == []
+
+
+def test_a_queue_publishes_its_three_message_counts():
+    from localaws.compat.sqs_metrics import datapoints
+
+    queue = {"name": "q", "attributes": {"ApproximateNumberOfMessages": "3", "ApproximateNumberOfMessagesDelayed": "1"}}
+    assert datapoints(queue) == [
+        ("ApproximateNumberOfMessagesVisible", 3.0, {"QueueName": "q"}),
+        ("ApproximateNumberOfMessagesNotVisible", 0.0, {"QueueName": "q"}),
+        ("ApproximateNumberOfMessagesDelayed", 1.0, {"QueueName": "q"}),
+    ]
