@@ -1,8 +1,9 @@
 """AWS-compatibility patches for ministack, installed in the emulator process only.
 
 Each patch module exposes ``install()`` and documents the AWS behaviour it follows.
-The list here is the single place that decides which patches run; ``docs/emulator.md``
-has one row per patch.
+The list here is the single place that decides which patches run. ``docs/emulator.md``
+has one row per AWS behaviour, naming the file that makes it faithful (a file may handle
+several rows until each behaviour has its own); ``scope`` is a helper, not a patch.
 """
 
 from __future__ import annotations
