@@ -261,8 +261,10 @@ def test_a_crash_loses_at_most_the_changes_since_the_last_periodic_save(tmp_path
             ),
             what="a periodic save after the writes",
         )
-        os.kill(launcher.status(target)["pid"], signal.SIGKILL)
+        # The crash takes the whole emulator session (its Lambda workers hold the port too).
+        os.killpg(launcher.status(target)["pid"], signal.SIGKILL)
         wait_for(lambda: launcher.status(target)["status"] == "stopped", what="the emulator to be gone")
+        wait_for(lambda: not launcher._port_in_use(target.port), what="the port to be free")
         launcher.start(target)
         assert _count(ddb, "crash") == 20
     finally:

@@ -80,7 +80,7 @@ def recorded(local_aws, tmp_path_factory):
     role = local_aws.client("iam").create_role(
         RoleName="ddbguard-break-glass", AssumeRolePolicyDocument=json.dumps(trust)
     )
-    confirm = {"ddbguard_teardown_confirm": "ddbguard-demo", "ddbguard_break_glass_role_arn": role["Role"]["Arn"]}
+    confirm = {"ddbguard_teardown_confirm": ["ddbguard-demo"], "ddbguard_break_glass_role_arn": role["Role"]["Arn"]}
     local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps(confirm), env=env)
     return set(calls.read_text().split())
 
