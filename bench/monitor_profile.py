@@ -1,6 +1,6 @@
 """Where the change monitor's CPU goes, per undone item: the handler in this process, profiled.
 
-The real handler (``change_monitor.handler.process``), its adapter and its audit trail run
+The real handler (``change_monitor.handler.process``), its writes and its audit trail run
 here against a local AWS of their own, on a batch of BATCH REMOVE records (each restored),
 then on the stream records those restores wrote (the echoes, each skipped). CPU time is
 this process's (``time.process_time``); cProfile's top functions say where it goes.
@@ -90,16 +90,15 @@ def _variant(handler, single: bool, validate: bool) -> None:
     import boto3
     from botocore.config import Config
 
-    from change_monitor import adapter
+    from change_monitor.audit import AuditTrail
+    from change_monitor.writes import DynamoDbActions
 
     config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=20)
     ddb = boto3.client("dynamodb", config=config.merge(Config(parameter_validation=validate)))
     handler.CLIENTS["ddb"] = ddb
-    handler.CLIENTS["actions"] = adapter.DynamoDbActions(
-        ddb, handler.POLICY.marker, transaction_items=1 if single else 100
-    )
+    handler.CLIENTS["actions"] = DynamoDbActions(ddb, handler.POLICY.marker, transaction_items=1 if single else 100)
     if "audit" in handler.CLIENTS:
-        handler.CLIENTS["audit"] = adapter.AuditTrail(ddb, handler.POLICY.audit_table)
+        handler.CLIENTS["audit"] = AuditTrail(ddb, handler.POLICY.audit_table)
 
 
 def main(profile: bool) -> dict:

@@ -1,4 +1,4 @@
-"""In-memory stand-ins for AWS clients, for tests of the change monitor's adapter.
+"""In-memory stand-ins for AWS clients, for tests of the change monitor's writes and audit trail.
 
 ``FakeDynamoDb`` keeps one table in boto3's wire form and evaluates the condition
 expressions the monitor writes (``attribute_not_exists(#x)``, ``#x = :y``, joined by
@@ -182,7 +182,7 @@ class FakeDynamoDb:
 
 
 class FakeAudit:
-    """The audit table (``adapter.AuditTrail``) in memory: it outlives any container."""
+    """The audit table (``audit.AuditTrail``) in memory: it outlives any container."""
 
     def __init__(self):
         self.undos, self.counters, self.incidents, self.not_undone, self.kept_failed = [], {}, {}, [], {}

@@ -12,8 +12,10 @@ from __future__ import annotations
 import copy
 from concurrent.futures import ThreadPoolExecutor
 
-from change_monitor import adapter, waves
+from change_monitor import images, waves
+from change_monitor.audit import AuditTrail
 from change_monitor.config import Policy
+from change_monitor.writes import DynamoDbActions
 from tests.fakes import FakeAudit, FakeDynamoDb
 
 ATTR = "_ddbguard_undo"
@@ -48,7 +50,7 @@ def key(pk: str) -> tuple:
 
 
 def run(handler, records, client, **kwargs):
-    actions = adapter.DynamoDbActions(client, POLICY.marker, **kwargs)
+    actions = DynamoDbActions(client, POLICY.marker, **kwargs)
     return handler.process({"Records": records}, actions, POLICY, memory=handler.Memory(), audit=FakeAudit())
 
 
@@ -103,8 +105,8 @@ def test_a_newer_write_wins_over_a_batched_revert_too(handler):
         olds[pk] = image(pk, "1")
         bad = image(pk, "666")
         records.append(modify(pk, i + 1, olds[pk], bad))
-        client.items[key(pk)] = adapter.images.to_wire(bad)
-    later = adapter.images.to_wire(image("m-3", "42"))
+        client.items[key(pk)] = images.to_wire(bad)
+    later = images.to_wire(image("m-3", "42"))
     client.items[key("m-3")] = later  # written after the bad change, before the monitor ran
     assert run(handler, records, client) == {"batchItemFailures": []}
     assert client.items[key("m-3")] == later
@@ -117,7 +119,7 @@ def test_a_keys_records_stay_in_stream_order_across_waves(handler):
     waits for the wave after its first, and ends at the good state, not the first bad one."""
     client = FakeDynamoDb()
     good, bad1, bad2 = image("a", "1"), image("a", "2"), image("a", "3")
-    client.items[key("a")] = adapter.images.to_wire(bad2)
+    client.items[key("a")] = images.to_wire(bad2)
     records = [modify("a", 1, good, bad1), remove("b", 2), modify("a", 3, bad1, bad2)]
     assert run(handler, records, client) == {"batchItemFailures": []}
     assert POLICY.marker.strip(client.items[key("a")])["amount"] == {"N": "1"}
@@ -180,7 +182,7 @@ def test_the_audit_trail_writes_25_records_a_request_resends_what_is_left_and_ke
     client = FakeDynamoDb(key_names=("pk", "sk"))
     client.unprocessed = 30  # DynamoDB leaves these for a second request
     with ThreadPoolExecutor(max_workers=4) as pool:
-        trail = adapter.AuditTrail(client, "orders-audit").with_pool(pool)
+        trail = AuditTrail(client, "orders-audit").with_pool(pool)
         trail.record_undos(
             [
                 {"table": "orders", "at": 1.0 + i, "event_id": f"e{i}", "key": {"pk": {"S": f"k{i}"}}}
@@ -204,9 +206,9 @@ def test_an_undo_and_the_good_state_it_leaves_are_audited_in_one_request(handler
     """After a single change's undo, one BatchWriteItem carries its audit record and the
     good state another container would recall; a burst's go out 25 records a request."""
     audit_client = FakeDynamoDb(key_names=("pk", "sk"))
-    trail = adapter.AuditTrail(audit_client, "orders-audit")
+    trail = AuditTrail(audit_client, "orders-audit")
     client = FakeDynamoDb()
-    actions = adapter.DynamoDbActions(client, POLICY.marker)
+    actions = DynamoDbActions(client, POLICY.marker)
 
     def run_audited(records):
         return handler.process({"Records": records}, actions, POLICY, memory=handler.Memory(), audit=trail)

@@ -7,8 +7,10 @@ import copy
 import datetime
 import json
 
-from change_monitor import adapter, core, images
+from change_monitor import core, images
 from change_monitor.config import Policy
+from change_monitor.outcomes import Outcome
+from change_monitor.writes import DynamoDbActions
 from tests.fakes import FakeAudit, FakeDynamoDb
 
 ATTR = "_ddbguard_undo"
@@ -19,7 +21,7 @@ ORDERS = Policy(protected_events=ALL.protected_events, marker_key=ALL.marker_key
 
 def run(handler, records, client, policy=ALL, **kwargs):
     kwargs.setdefault("memory", handler.Memory())
-    return handler.process({"Records": records}, adapter.DynamoDbActions(client, policy.marker), policy, **kwargs)
+    return handler.process({"Records": records}, DynamoDbActions(client, policy.marker), policy, **kwargs)
 
 
 def lines(capsys):
@@ -41,7 +43,7 @@ def test_an_item_recreated_before_the_undo_is_left_alone(handler, record, capsys
     client.items[(repr({"S": "order#1"}),)] = newer
     run(handler, [record("remove")], client)
     assert client.items[(repr({"S": "order#1"}),)] == newer
-    assert lines(capsys)[0]["outcome"] == adapter.SUPERSEDED
+    assert lines(capsys)[0]["outcome"] == Outcome.SUPERSEDED
 
 
 def test_a_modification_is_reverted_unless_the_item_changed_again(handler, record):
@@ -288,7 +290,7 @@ def test_a_failed_undo_is_kept_with_its_decision_and_replayed_once_the_fault_is_
 
     healthy = FakeDynamoDb()
     healthy.items = broken.items
-    actions = adapter.DynamoDbActions(healthy, ALL.marker)
+    actions = DynamoDbActions(healthy, ALL.marker)
     event = {"ddbguard": "replay-failed", "table": "orders"}
     answer = handler.run_operation(event, healthy, ORDERS, handler.Memory(), audit=audit, actions=actions)
     assert [r["outcome"] for r in answer["results"]] == ["applied", "applied"]
@@ -307,7 +309,7 @@ def test_a_replay_gives_way_to_a_write_made_since(handler, record):
     client.fail_on.clear()
     newer = {"pk": {"S": "order#1"}, "amount": {"N": "1"}}
     client.items[(repr({"S": "order#1"}),)] = newer  # the application re-created it meanwhile
-    actions = adapter.DynamoDbActions(client, ALL.marker)
+    actions = DynamoDbActions(client, ALL.marker)
     answer = handler.run_operation(
         {"ddbguard": "replay-failed", "table": "orders"}, client, ORDERS, handler.Memory(), audit=audit, actions=actions
     )

@@ -83,14 +83,14 @@ def test_the_answer_is_cached_and_a_missing_parameter_is_closed(capsys):
 
 
 def test_refusals_are_counted_in_the_invocations_metrics(handler, record, capsys):
-    from change_monitor import adapter
     from change_monitor.config import Policy
+    from change_monitor.writes import DynamoDbActions
     from tests.fakes import FakeDynamoDb
 
     window = maintenance.MaintenanceWindow(FakeSsm("2099-01-01"), "/p", DAY, clock=lambda: NOW)
     policy = Policy(marker_key=b"s" * 32)
     result = handler.process(
-        {"Records": [record("remove")]}, adapter.DynamoDbActions(FakeDynamoDb(), policy.marker), policy, window=window
+        {"Records": [record("remove")]}, DynamoDbActions(FakeDynamoDb(), policy.marker), policy, window=window
     )
     assert result == {"batchItemFailures": []}
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
@@ -133,8 +133,8 @@ def test_a_prefetch_that_fails_is_logged_and_the_next_batch_reads_again(capsys):
 
 
 def test_a_batch_undoes_before_it_reads_the_window_for_the_next(handler, record, capsys):
-    from change_monitor import adapter
     from change_monitor.config import Policy
+    from change_monitor.writes import DynamoDbActions
     from tests.fakes import FakeDynamoDb
 
     client = FakeDynamoDb()
@@ -148,7 +148,7 @@ def test_a_batch_undoes_before_it_reads_the_window_for_the_next(handler, record,
     clock = [NOW]
     window = maintenance.MaintenanceWindow(Watching("closed"), "/p", DAY, clock=lambda: clock[0])
     policy = Policy(marker_key=b"s" * 32)
-    actions = adapter.DynamoDbActions(client, policy.marker)
+    actions = DynamoDbActions(client, policy.marker)
     first, second = record("remove"), record("remove")
     for r, pk in ((first, "order#a"), (second, "order#b")):
         r["dynamodb"]["Keys"]["pk"]["S"] = r["dynamodb"]["OldImage"]["pk"]["S"] = pk
@@ -162,8 +162,8 @@ def test_a_batch_undoes_before_it_reads_the_window_for_the_next(handler, record,
 def test_an_open_window_escalates_nothing_and_counts_nothing(handler, record):
     """5,000 deletes in a window opened an incident and started a restore job: on AWS every
     planned migration would have started a full-table restore. A window is audit only."""
-    from change_monitor import adapter
     from change_monitor.config import Policy
+    from change_monitor.writes import DynamoDbActions
     from tests.fakes import FakeAudit, FakeDynamoDb
     from tests.unit.test_change_monitor_handler import FakeEscalation, burst
 
@@ -171,7 +171,7 @@ def test_an_open_window_escalates_nothing_and_counts_nothing(handler, record):
     policy = Policy(mode="undo+escalate", escalation_threshold=5, audit_table="audit", marker_key=b"s" * 32)
     audit, escalation = FakeAudit(), FakeEscalation([])
     records = burst(record, 50)
-    actions = adapter.DynamoDbActions(FakeDynamoDb(), policy.marker)
+    actions = DynamoDbActions(FakeDynamoDb(), policy.marker)
     result = handler.process({"Records": records}, actions, policy, window=window, audit=audit, escalation=escalation)
     assert result == {"batchItemFailures": []}
     assert audit.incidents == {} and escalation.restores == [] and audit.counters == {}

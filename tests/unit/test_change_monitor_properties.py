@@ -29,8 +29,9 @@ import copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from change_monitor import adapter, marker
+from change_monitor import marker
 from change_monitor.config import Policy
+from change_monitor.writes import DynamoDbActions
 from tests.fakes import FakeAudit, StreamTable
 
 ATTR = "_ddbguard_undo"
@@ -76,7 +77,7 @@ steps = st.lists(
 @given(initial=st.sets(st.sampled_from(KEYS)), ops=steps)
 def test_the_table_ends_as_the_legitimate_writes_left_it(handler, initial, ops):
     table = StreamTable()
-    actions = adapter.DynamoDbActions(table, POLICY.marker)
+    actions = DynamoDbActions(table, POLICY.marker)
     audit = FakeAudit()
     memory = handler.Memory()
     model: dict[str, str] = {}

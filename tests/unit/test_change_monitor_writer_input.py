@@ -15,8 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from change_monitor import adapter, core, failures, marker
+from change_monitor import core, failures, marker
 from change_monitor.config import Policy
+from change_monitor.outcomes import Outcome
+from change_monitor.writes import DynamoDbActions
 from tests.fakes import STREAM_ARN, FakeAudit, FakeDynamoDb, StreamTable
 
 ATTR = "_ddbguard_undo"
@@ -85,7 +87,7 @@ def _record(event, *, old=None, new=None, seq="1", pk="k"):
 
 
 def _process(handler, records, table, policy, memory, audit=None):
-    actions = adapter.DynamoDbActions(table, policy.marker)
+    actions = DynamoDbActions(table, policy.marker)
     return handler.process({"Records": records}, actions, policy, memory=memory, audit=audit)
 
 
@@ -123,9 +125,9 @@ def test_a_failure_kept_for_a_poisoned_marker_replays_cleanly(handler):
         REMOVE_MODIFY,
         handler.Memory(),
         audit=audit,
-        actions=adapter.DynamoDbActions(client, SIGNER),
+        actions=DynamoDbActions(client, SIGNER),
     )
-    assert [r["outcome"] for r in answer["results"]] == [adapter.APPLIED]
+    assert [r["outcome"] for r in answer["results"]] == [Outcome.APPLIED]
     assert SIGNER.strip(client.items[(repr({"S": "k"}),)]) == good
     assert audit.failed("orders") == []
 

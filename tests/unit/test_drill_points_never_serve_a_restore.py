@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 from ansible_collections.ddbguard.dr.plugins.modules import backup_restore_job
 
-from change_monitor import adapter
+from change_monitor.incidents import Escalation
 
 T0 = datetime.datetime(2026, 12, 5, tzinfo=datetime.UTC)
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/orders"
@@ -69,10 +69,10 @@ BEFORE = T0 + datetime.timedelta(minutes=30)
 
 def test_the_monitors_escalation_skips_the_drills_recovery_points():
     backup = FakeBackup(POINTS)
-    chosen = adapter.Escalation(backup, "vault", "role").latest_point_before(TABLE_ARN, BEFORE.timestamp())
+    chosen = Escalation(backup, "vault", "role").latest_point_before(TABLE_ARN, BEFORE.timestamp())
     assert chosen["RecoveryPointArn"].endswith(":scheduled")
     only_drills = FakeBackup([p for p in POINTS if "drill" in p["RecoveryPointArn"]])
-    assert adapter.Escalation(only_drills, "v", "r").latest_point_before(TABLE_ARN, BEFORE.timestamp()) is None
+    assert Escalation(only_drills, "v", "r").latest_point_before(TABLE_ARN, BEFORE.timestamp()) is None
 
 
 def params(**extra):

@@ -3,7 +3,7 @@
 No AWS calls and no I/O. ``decide`` is a function of the record, the policy, whether a
 maintenance window is open, and what earlier decisions remembered. So every branch is
 unit-tested with plain JSON records. Images stay in the event's DynamoDB JSON; the
-adapter converts them for boto3.
+writes convert them for boto3.
 
 **The latest good state of each item.** An undo returns the item to its latest good
 state, which is not always the record's OldImage. Take two quick bad modifications,
@@ -18,9 +18,9 @@ re-created item. So, reading a key's records in stream order:
 - the monitor's own writes leave it as it was.
 
 The first record of a key starts from the state before it (its OldImage, or "absent" for
-an insert). The good state of ``None`` means "must not exist". The handler keeps this
+an insert). The good state of ``None`` means "must not exist". The batch keeps this
 memory per container (``remember`` tells it what to store) and passes it back in, and
-persists it for protected items, so that a cold container carries on (``handler._recall``).
+persists it for protected items, so that a cold container carries on (``memory.recall``).
 """
 
 from __future__ import annotations
@@ -53,13 +53,13 @@ MAINTENANCE_WINDOW = "maintenance-window"
 PROTECTED_CHANGE = "protected-change"
 ABSENT_AS_INTENDED = "absent-as-intended"
 TOO_MANY_ATTRIBUTES = "too-many-attributes"
-# Protected changes the monitor sees but cannot undo: never a quiet skip (see handler).
-NOT_UNDONE = (IMAGE_MISSING, TOO_MANY_ATTRIBUTES)
+# Protected changes the monitor sees but cannot undo: never a quiet skip (``Outcome.NOT_UNDONE``).
+CANNOT_UNDO = (IMAGE_MISSING, TOO_MANY_ATTRIBUTES)
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What the adapter must do for one record, and why."""
+    """What ``writes`` must do for one record, and why."""
 
     action: str
     reason: str
@@ -80,7 +80,7 @@ class Decision:
     @property
     def protected(self) -> bool:
         """Whether the record was a protected change (undone, only audited, or not undoable)."""
-        return self.action in UNDO_ACTIONS or self.reason in (PROTECTED_CHANGE, MAINTENANCE_WINDOW, *NOT_UNDONE)
+        return self.action in UNDO_ACTIONS or self.reason in (PROTECTED_CHANGE, MAINTENANCE_WINDOW, *CANNOT_UNDO)
 
 
 def table_name(event_source_arn: str) -> str:

@@ -14,15 +14,18 @@ been, conditionally, so a newer write still wins (``superseded``) and a decision
 out already is not carried out twice. An entry leaves the table once it is applied or
 superseded; one that fails again stays for the next replay.
 
-Pure here: the entry's shape, and the decision back from it.
+Pure here: the entry's shape, its item in the audit table, and the decision back from it.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from change_monitor import conditions, core
+
+RETENTION_DAYS = 14  # as long as the failure queue keeps its messages
 
 
 def entry(record: dict[str, Any], decision: core.Decision | None, error: str) -> dict[str, Any]:
@@ -78,3 +81,24 @@ def sort_key(sequence: str) -> str:
 
 def dumps(kept: dict[str, Any]) -> str:
     return json.dumps(kept, sort_keys=True)
+
+
+def partition(table: str) -> str:
+    """The audit table's partition of the table's kept failures."""
+    return f"{table}#failed"
+
+
+def item(kept: dict[str, Any]) -> dict[str, Any]:
+    """The audit-table item (plain values) that keeps an entry, one per sequence number."""
+    return {
+        "pk": partition(kept["table"]),
+        "sk": sort_key(kept["sequence"]),
+        "entry": dumps(kept),
+        "error": kept["error"][:1000],
+        "expires_at": int(time.time()) + RETENTION_DAYS * 86400,
+    }
+
+
+def from_item(stored: dict[str, Any]) -> dict[str, Any]:
+    """The entry an audit-table item (DynamoDB JSON) keeps."""
+    return json.loads(stored["entry"]["S"])

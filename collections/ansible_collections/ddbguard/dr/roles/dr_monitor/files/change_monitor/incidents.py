@@ -18,35 +18,36 @@ from __future__ import annotations
 
 import datetime
 import time
+from typing import Any
 
-from change_monitor import adapter, core, log
+from change_monitor import audit, core, log
 from change_monitor.config import Policy
 
+DRILL_TAG = "ddbguard:drill"  # on the recovery points the drill makes (ddbguard.dr.dr_drill)
 
-def escalate(
-    policy: Policy, audit: adapter.AuditTrail, escalation: adapter.Escalation, source_arn: str, at: list[float]
-) -> int:
+
+def escalate(policy: Policy, trail: audit.AuditTrail, escalation: Escalation, source_arn: str, at: list[float]) -> int:
     """Count this batch's protected changes; open one incident per burst past the threshold."""
     table = core.table_name(source_arn)
     first = min(at)
     window = policy.escalation_window_seconds
     window_start = int(first // window * window)
     try:
-        total, first_change_at = audit.count(table, window_start, len(at), first)
+        total, first_change_at = trail.count(table, window_start, len(at), first)
         if total < policy.escalation_threshold:
             return 0
         iso = datetime.datetime.fromtimestamp(first_change_at, tz=datetime.UTC).isoformat()
         detail = {"status": "opened", "first_change_at": iso, "changes": total}
-        if not audit.open_incident(table, window_start, window, detail):
+        if not trail.open_incident(table, window_start, window, detail):
             return 0
         point = escalation.latest_point_before(core.table_arn(source_arn), first_change_at)
         if point is None:
-            audit.update_incident(table, window_start, {"status": "no-recovery-point"})
+            trail.update_incident(table, window_start, {"status": "no-recovery-point"})
             operator_line(table, total, iso, None, None)
             return 1
         target = f"{table}-incident-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(window_start))}"
         job = escalation.restore(point["RecoveryPointArn"], target)
-        audit.update_incident(
+        trail.update_incident(
             table,
             window_start,
             {
@@ -90,3 +91,46 @@ def operator_line(table: str, changes: int, first_change_at: str, point: str | N
         restore_target=target,
         next_steps=steps,
     )
+
+
+class Escalation:
+    """Tier 2: restore the latest recovery point from before the first bad change into a new table."""
+
+    def __init__(self, backup_client: Any, vault: str, role_arn: str) -> None:
+        self._backup = backup_client
+        self._vault = vault
+        self._role = role_arn
+
+    def latest_point_before(self, resource_arn: str, before: float) -> dict[str, Any] | None:
+        """The newest COMPLETED recovery point created before ``before``, never one the drill
+        made (tag ``ddbguard:drill``): those hold canary items, not the table's last good state."""
+        paginator = self._backup.get_paginator("list_recovery_points_by_backup_vault")
+        points = []
+        for page in paginator.paginate(
+            BackupVaultName=self._vault,
+            ByResourceArn=resource_arn,
+            ByCreatedBefore=datetime.datetime.fromtimestamp(before, tz=datetime.UTC),
+        ):
+            points.extend(p for p in page.get("RecoveryPoints", []) if p.get("Status") == "COMPLETED")
+        for point in sorted(points, key=lambda p: p["CreationDate"], reverse=True):
+            if DRILL_TAG not in self._tags(point["RecoveryPointArn"]):
+                return point
+        return None
+
+    def _tags(self, arn: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        kwargs: dict[str, Any] = {"ResourceArn": arn}
+        while True:  # botocore has no paginator for ListTags
+            page = self._backup.list_tags(**kwargs)
+            tags.update(page.get("Tags") or {})
+            if not page.get("NextToken"):
+                return tags
+            kwargs["NextToken"] = page["NextToken"]
+
+    def restore(self, point_arn: str, target_table: str) -> str:
+        return self._backup.start_restore_job(
+            RecoveryPointArn=point_arn,
+            Metadata={"targetTableName": target_table},
+            IamRoleArn=self._role,
+            ResourceType="DynamoDB",
+        )["RestoreJobId"]

@@ -15,6 +15,7 @@ them back by these fields.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 DECISION = "decision"
@@ -26,3 +27,15 @@ AUDIT = "audit"
 
 def emit(kind: str, table: str, outcome: str, **fields: Any) -> None:
     print(json.dumps({"kind": kind, "table": table, "outcome": outcome, **fields}, sort_keys=True, default=str))
+
+
+def created(record: dict[str, Any]) -> float | None:
+    """A stream record's ApproximateCreationDateTime (epoch seconds), when it has one."""
+    value = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    return float(value) if value is not None else None
+
+
+def lag_ms(record: dict[str, Any]) -> int | None:
+    """Milliseconds from the record's creation to now."""
+    at = created(record)
+    return round((time.time() - at) * 1000) if at else None

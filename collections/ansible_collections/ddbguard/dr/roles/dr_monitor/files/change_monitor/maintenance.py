@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from change_monitor import log
+from change_monitor.outcomes import Outcome
 
 CACHE_SECONDS = 5.0
 # After a batch, an answer at least this old is read again for the next batch.
@@ -78,7 +79,9 @@ class MaintenanceWindow:
             value = None
         state = window_state(value, now, self._max_seconds)
         if state in REFUSALS:
-            log.emit(log.MAINTENANCE, self._table, "refused", reason=state, parameter=self._parameter, value=value)
+            log.emit(
+                log.MAINTENANCE, self._table, Outcome.REFUSED, reason=state, parameter=self._parameter, value=value
+            )
         self._cached = (now, state)
         return state
 
@@ -93,7 +96,7 @@ class MaintenanceWindow:
             self._cached = None
             self.state()
         except Exception as exc:  # noqa: BLE001 - the batch is done; state() reads again
-            log.emit(log.MAINTENANCE, self._table, "failed", parameter=self._parameter, error=repr(exc))
+            log.emit(log.MAINTENANCE, self._table, Outcome.FAILED, parameter=self._parameter, error=repr(exc))
 
     def is_open(self) -> bool:
         return self.state() == OPEN

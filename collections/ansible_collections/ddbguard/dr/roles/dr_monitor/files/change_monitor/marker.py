@@ -4,7 +4,7 @@ When the monitor writes, it adds one attribute whose value is a MAC (HMAC-SHA-25
 the write: its kind, the stream record it answered, the state it replaced and the image
 it wrote (keys included). The key of that MAC is derived once per container from a KMS
 HMAC key that only the monitor's execution role may use (``GenerateMac``); it never
-leaves the function's memory. See ``handler.marker_key`` and ``lambda/README.md``.
+leaves the function's memory. See ``derive_key`` and ``lambda/README.md``.
 
 What each part of the MAC stops:
 
@@ -27,7 +27,7 @@ Two kinds, so that one never stands for the other:
 
 The marker also names the stream record it answered (its sequence number), so that a
 restore made from an older record can give way to one made from a newer record (see
-``adapter``).
+``writes``).
 
 Images are DynamoDB JSON (``{"S": "..."}``, ``{"N": "..."}``, ...). Digests use a
 canonical form in which set members are sorted, since DynamoDB does not keep their order.
@@ -134,3 +134,12 @@ class Marker:
         """For an unchanged restore of the monitor: the sequence number of the record it answered."""
         parsed = self.parse(image, UNDO)
         return parsed[0] if parsed else None
+
+
+def derive_key(kms: Any, key_id: str, table: str) -> bytes:
+    """The table's secret marker key: a MAC, by the KMS HMAC key, of the table's name.
+
+    Only a principal allowed ``kms:GenerateMac`` on that key (the monitor's execution role)
+    can derive it. Called once per container; any failure fails the cold start, loudly."""
+    message = DERIVATION.format(table=table).encode("utf-8")
+    return kms.generate_mac(KeyId=key_id, MacAlgorithm="HMAC_SHA_256", Message=message)["Mac"]

@@ -22,7 +22,8 @@ A third operation, ``health``, writes nothing: it answers with the policy the fu
 runs, which it can only do once its cold start succeeded (policy valid, marker key
 derived). The drill's preflight asks it, so a monitor that cannot start fails the drill.
 
-Pure planning here (``parse``, ``Write``); ``execute`` takes the DynamoDB actions.
+Planning is pure (``parse``, ``Write``); ``execute`` writes through the monitor's one
+own-write protocol (``writes``); ``run`` answers an invocation, one log line per write.
 """
 
 from __future__ import annotations
@@ -31,16 +32,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from change_monitor import conditions, images, marker
+from change_monitor import conditions, core, failures, images, log, marker
+from change_monitor.config import Policy
+from change_monitor.memory import Memory
+from change_monitor.outcomes import Outcome
+from change_monitor.writes import DynamoDbActions, delete_marked, put_if
 
 RESTORE_ITEMS = "restore-items"
 RETIRE_CANARIES = "retire-canaries"
 HEALTH = "health"  # writes nothing: answers only when the function started (policy read, marker key derived)
 REPLAY_FAILED = "replay-failed"  # redo the failures kept in the audit table (``failures``)
 OPERATIONS = (RESTORE_ITEMS, RETIRE_CANARIES, HEALTH, REPLAY_FAILED)
-APPLIED = "applied"
-SUPERSEDED = "superseded"
-REFUSED = "refused"
 
 
 class OperationError(ValueError):
@@ -93,48 +95,85 @@ def execute(name: str, writes: list[Write], client: Any, table: str, signer: mar
     """Carry out the writes in order; one result per write (key, outcome)."""
     results = []
     for write in writes:
-        key = images.to_wire(write.key)
+        outcome = Outcome.APPLIED
         try:
             if name == RETIRE_CANARIES:
-                current = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+                current = client.get_item(TableName=table, Key=images.to_wire(write.key), ConsistentRead=True).get(
+                    "Item"
+                )
                 if current is None:
-                    results.append({"key": write.key, "outcome": SUPERSEDED})
-                    continue
-                _delete_marked(client, table, key, images.from_wire(current), signer)
+                    outcome = Outcome.SUPERSEDED
+                else:
+                    current = images.from_wire(current)
+                    delete_marked(client, signer, table, write.key, current, "0", conditions.still_equals(current))
             elif write.image is None:
                 if write.expected is None:
-                    results.append({"key": write.key, "outcome": SUPERSEDED})  # nothing to delete
-                    continue
-                _delete_marked(client, table, key, write.expected, signer)
+                    outcome = Outcome.SUPERSEDED  # nothing to delete
+                else:
+                    delete_marked(client, signer, table, write.key, write.expected, "0", write.condition())
             else:
                 item = signer.mark(write.image, marker.UNDO, "0", replaced=write.expected)
-                client.put_item(TableName=table, Item=images.to_wire(item), **_wire(write.condition()))
-            results.append({"key": write.key, "outcome": APPLIED})
+                if not put_if(client, table, item, write.condition()):
+                    outcome = Outcome.SUPERSEDED
         except client.exceptions.ConditionalCheckFailedException:
-            results.append({"key": write.key, "outcome": SUPERSEDED})
+            outcome = Outcome.SUPERSEDED
+        results.append({"key": write.key, "outcome": outcome})
     return results
 
 
-def _delete_marked(
-    client: Any, table: str, key: dict[str, Any], current: dict[str, Any], signer: marker.Marker
-) -> None:
-    """Delete an item the way the monitor deletes: mark it while it still equals ``current``,
-    then delete it while it carries that mark. Its REMOVE echo then shows the delete marker
-    and is skipped; a deletion without it would be a protected delete, and undone."""
-    value = signer.value(current, marker.DELETE, "0", replaced=current)
-    guard = conditions.still_equals(current)
-    names, values = {**guard.names, "#m": signer.attribute}, {**guard.values, ":m": value}
-    client.update_item(
-        TableName=table,
-        Key=key,
-        UpdateExpression="SET #m = :m",
-        **_wire(conditions.Condition(guard.expression, names, values)),
-    )
-    client.delete_item(TableName=table, Key=key, **_wire(conditions.holds_marker(signer.attribute, value)))
+def run(
+    event: dict[str, Any],
+    client: Any,
+    policy: Policy,
+    memory: Memory,
+    trail: Any = None,
+    actions: DynamoDbActions | None = None,
+) -> dict:
+    """A sanctioned write asked by an operator: one log line per write."""
+    try:
+        name, writes = parse(event, policy.table, policy.partition_key, policy.canary_prefix)
+    except OperationError as exc:
+        log.emit(log.OPERATION, policy.table, Outcome.REFUSED, operation=event.get("ddbguard"), error=str(exc))
+        return {"error": str(exc)}
+    if name == HEALTH:
+        return {
+            "operation": name,
+            "table": policy.table,
+            "mode": policy.mode,
+            "protected_events": sorted(policy.protected_events),
+            "scope": policy.scope,
+            "marker_key": "derived" if policy.marker_key else "missing",
+        }
+    if name == REPLAY_FAILED:
+        return replay_failed(policy, trail, actions, memory)
+    results = execute(name, writes, client, policy.table, policy.marker)
+    for write, result in zip(writes, results, strict=True):
+        if result["outcome"] == Outcome.APPLIED:
+            memory.put(core.item_id(policy.table, write.key), write.image)  # the new good state
+        log.emit(log.OPERATION, policy.table, operation=name, **result)
+    return {"operation": name, "results": results}
 
 
-def _wire(condition: conditions.Condition) -> dict[str, Any]:
-    kwargs = condition.kwargs()
-    if "ExpressionAttributeValues" in kwargs:
-        kwargs["ExpressionAttributeValues"] = images.to_wire(kwargs["ExpressionAttributeValues"])
-    return kwargs
+def replay_failed(policy: Policy, trail: Any, actions: DynamoDbActions | None, memory: Memory) -> dict:
+    """Redo the kept failures of the table (an ``audit.AuditTrail``), in stream order (``failures``)."""
+    if trail is None or actions is None:
+        return {"error": "this monitor has no audit table: nothing is kept to replay"}
+    results = []
+    for kept in trail.failed(policy.table):
+        decision = failures.decision_of(kept)
+        try:
+            if decision is None:  # the failure came before deciding: decide now
+                decision = core.decide(kept["record"], policy, False, memory)
+            outcome = actions.execute(decision) if decision.action in core.UNDO_ACTIONS else Outcome.NOTHING
+        except Exception as exc:  # noqa: BLE001 - kept for the next replay, reported
+            outcome, error = Outcome.FAILED, repr(exc)
+        else:
+            error = None
+            trail.forget_failed(policy.table, kept["sequence"])
+        line = {"operation": REPLAY_FAILED, "table": policy.table, "sequence": kept["sequence"]}
+        line.update(key=kept["record"].get("dynamodb", {}).get("Keys"), outcome=outcome)
+        if error:
+            line["error"] = error
+        log.emit(log.OPERATION, **line)
+        results.append(line)
+    return {"operation": REPLAY_FAILED, "results": results}

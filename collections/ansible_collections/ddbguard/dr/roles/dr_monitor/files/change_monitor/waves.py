@@ -6,7 +6,7 @@ memory of good states moves with each decision. Decisions that need no write (sk
 audits, changes the monitor cannot undo) settle at once. An undo waits for the next wave.
 
 Wave *n* holds the next undo of every key that has one. Its items are all distinct, so
-the adapter may send them to DynamoDB together (``DynamoDbActions.execute_many``: a
+``writes`` may send them to DynamoDB together (``DynamoDbActions.execute_many``: a
 transaction of up to 100 conditional puts instead of 100 requests), and a key's next
 undo still waits for the wave after. When a key's undo fails, the key stops there: its
 later records are left for Lambda's retry, which starts from the lowest failed record.
@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from change_monitor import core
-
-FAILED = "failed"
+from change_monitor.outcomes import Outcome
 
 
 @dataclass
@@ -55,7 +54,7 @@ def run(
         outcomes = execute_many([step.decision for _key, step in wave])
         for (key, step), outcome in zip(wave, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                step.outcome, step.error = FAILED, repr(outcome)
+                step.outcome, step.error = Outcome.FAILED, repr(outcome)
                 cursors[key] = len(steps[key])  # the key's later records wait for the retry
             else:
                 step.outcome = outcome
@@ -78,7 +77,7 @@ def _advance(
                 if step.decision.remember:
                     memory.put(*step.decision.remember)
             except Exception as exc:  # noqa: BLE001 - reported to Lambda for retry, never swallowed
-                step.outcome, step.error = FAILED, repr(exc)
+                step.outcome, step.error = Outcome.FAILED, repr(exc)
                 cursors[key] = len(key_steps)
                 break
             if step.decision.action in core.UNDO_ACTIONS:
