@@ -12,7 +12,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export LOCAL_AWS_PORT
 
 .PHONY: bootstrap demo local-aws-start local-aws-stop local-aws-status local-aws-reset \
-        provision verify restore replay teardown logs test lint unit integration molecule sanity collection changelog bench clean
+        provision verify restore replay teardown logs test lint settings unit integration molecule sanity collection changelog bench clean
 
 bootstrap: $(STAMP)
 
@@ -57,7 +57,13 @@ logs: $(STAMP)
 
 demo: local-aws-start provision verify
 
+# The files derived from the change monitor's table of settings (change_monitor/settings.py);
+# lint fails when one is not current.
+settings: $(STAMP)
+	$(BIN)/python tools/settings.py
+
 lint: $(STAMP)
+	$(BIN)/python tools/settings.py --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint -s .
