@@ -84,9 +84,16 @@ molecule: $(STAMP)
 
 # ansible-test on the collection: the sanity tests and its own unit tests, each in a
 # virtual environment of ansible-test's own (tools/sanity.sh says how, offline).
+# ansible-test sanity and units, then antsibull-docs' collection docs lint (module and role
+# docs, markup, references to this collection and those it depends on). The lint copies each
+# collection it reads, through git when the collection is in a git work tree: the ceiling
+# keeps git from taking the bundled amazon.aws in .venv/ (ignored by git) for part of this
+# repository, which would copy none of its files.
 sanity: $(STAMP)
 	tools/sanity.sh sanity
 	tools/sanity.sh units
+	GIT_CEILING_DIRECTORIES=$(CURDIR) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs \
+	  --validate-collection-refs dependent collections/ansible_collections/ddbguard/dr
 
 # The collection tarball operators install (ansible-galaxy collection install <file>).
 collection: $(STAMP)
