@@ -1,9 +1,12 @@
 """AWS-compatibility patches for ministack, installed in the emulator process only.
 
-Each patch module exposes ``install()`` and documents the AWS behaviour it follows.
-The list here is the single place that decides which patches run. ``docs/emulator.md``
-has one row per AWS behaviour, naming the file that makes it faithful (a file may handle
-several rows until each behaviour has its own); ``scope`` is a helper, not a patch.
+``docs/emulator.md`` has one row per AWS behaviour, and each row one file here that makes
+it faithful. Most are patches: they expose ``install()``, and ``PATCHES`` is the single
+place that decides which run. The behaviours met inside one ministack handler are modules
+that its patch calls: ``stream_trigger`` (the stream poller) calls ``stream_item_failures``,
+``stream_retries``, ``stream_metrics`` and ``stream_lanes``; ``backup`` (the AWS Backup
+router) calls ``backup_vault_not_found``, ``backup_vault_lock`` and ``restore_job_role``.
+``scope`` and ``answers`` are helpers.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from localaws.compat import (
     pitr_history,
     restore_encryption,
     sqs_metrics,
+    stream_filter,
     stream_trigger,
     streams,
     ttl,
@@ -34,6 +38,7 @@ PATCHES = (
     pitr_history,
     restore_encryption,  # after pitr_history: it wraps the point-in-time restore that one installs
     streams,
+    stream_filter,
     stream_trigger,
     ttl,
     ttl_update_limit,

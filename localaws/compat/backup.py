@@ -29,24 +29,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from localaws.compat import backup_vault_lock, backup_vault_not_found, restore_job_role
 from localaws.compat import backup_vault_policy as vault_policy
-
-Response = tuple[int, dict[str, str], bytes]
-DAY = 86400
-
-
-def _answer(body: dict[str, Any] | None = None, status: int = 200) -> Response:
-    return status, {"Content-Type": "application/json"}, json.dumps(body or {}).encode()
-
-
-def _error(code: str, message: str, status: int = 400) -> Response:
-    headers = {"Content-Type": "application/json", "x-amzn-errortype": code}
-    return status, headers, json.dumps({"__type": code, "Message": message}).encode()
-
-
-def _access_denied(vault_name: str) -> Response:
-    message = f"Insufficient privileges to perform this action or the backup vault '{vault_name}' does not exist."
-    return _error("AccessDeniedException", message, 403)
+from localaws.compat.answers import Response
+from localaws.compat.answers import answer as _answer
+from localaws.compat.answers import error as _error
 
 
 def _epoch(value: str | None) -> float | None:
@@ -183,11 +170,11 @@ class BackupCompat:
             return None  # ministack answers for a missing vault's sub-resources
         sub = rest[0]
         if sub == "access-policy":
-            return self._denied(method, "access-policy", vault, self._vault_arn(vault)) or self._policy(
-                method, vault, body
+            return self._denied(method, "access-policy", vault, self._vault_arn(vault)) or backup_vault_lock.policy(
+                self.store.policies, vault, self._vault_arn(vault), method, body
             )
         if sub == "vault-lock":
-            return self._lock(method, vault, body)
+            return backup_vault_lock.lock(self.store.locks, vault, self._vault_arn(vault), method, body)
         if sub == "recovery-points":
             if len(rest) == 1 and method == "GET":
                 return self.list_recovery_points_by_vault(vault, query)
@@ -209,65 +196,15 @@ class BackupCompat:
                 return self.delete_recovery_point(point)
         return None
 
-    # -- vaults, policies, locks ---------------------------------------------------
+    # -- vaults (their policies and locks: backup_vault_lock) ------------------------
     def describe_vault(self, vault: str) -> Response | None:
         record = self.vaults.get(vault)
         if record is None:
-            return _access_denied(vault)
+            return backup_vault_not_found.answer(vault)
         answer = dict(record)
         answer["NumberOfRecoveryPoints"] = len(self._points_in(vault))
-        lock = self.store.locks.get(record["BackupVaultArn"])
-        answer["Locked"] = lock is not None
-        if lock:
-            answer.update({k: v for k, v in lock.items() if v is not None})
+        answer.update(backup_vault_lock.described(self.store.locks, record["BackupVaultArn"]))
         return _answer(answer)
-
-    def _policy(self, method: str, vault: str, body: dict[str, Any]) -> Response | None:
-        if method == "PUT":
-            try:
-                json.loads(body.get("Policy") or "")
-            except ValueError:
-                return _error("InvalidParameterValueException", "Policy must be a JSON policy document.")
-            self.store.policies[self._vault_arn(vault)] = body["Policy"]
-            return _answer()
-        if method == "GET":
-            policy = self.store.policies.get(self._vault_arn(vault))
-            if policy is None:
-                return _error("ResourceNotFoundException", f"No access policy is associated with vault {vault}.")
-            return _answer({"BackupVaultName": vault, "BackupVaultArn": self._vault_arn(vault), "Policy": policy})
-        if method == "DELETE":
-            self.store.policies.pop(self._vault_arn(vault), None)
-            return _answer()
-        return None
-
-    def _lock(self, method: str, vault: str, body: dict[str, Any]) -> Response | None:
-        key = self._vault_arn(vault)
-        current = self.store.locks.get(key)
-        now = time.time()
-        if current and current.get("LockDate") and current["LockDate"] <= now:
-            return _error(
-                "InvalidRequestException", f"Vault {vault} is locked in compliance mode and cannot be changed."
-            )
-        if method == "DELETE":
-            self.store.locks.pop(key, None)
-            return _answer()
-        if method != "PUT":
-            return None
-        low, high, changeable = (
-            body.get("MinRetentionDays"),
-            body.get("MaxRetentionDays"),
-            body.get("ChangeableForDays"),
-        )
-        if low is not None and high is not None and low > high:
-            return _error("InvalidParameterValueException", "MinRetentionDays must not exceed MaxRetentionDays.")
-        if changeable is not None and changeable < 3:
-            return _error("InvalidParameterValueException", "ChangeableForDays must be at least 3.")
-        self.store.locks[key] = {
-            "MinRetentionDays": low,
-            "MaxRetentionDays": high,
-            "LockDate": now + changeable * DAY if changeable is not None else None,
-        }
-        return _answer()
 
     # -- backup jobs ---------------------------------------------------------------
     def start_backup_job(self, body: dict[str, Any]) -> Response | None:
@@ -276,7 +213,7 @@ class BackupCompat:
             return None  # not a DynamoDB table: ministack's own behaviour
         vault = body.get("BackupVaultName", "")
         if vault not in self.vaults:
-            return _access_denied(vault)
+            return backup_vault_not_found.answer(vault)
         token = body.get("IdempotencyToken")
         for job in self.store.backup_jobs.values():
             if token and job.get("_IdempotencyToken") == token and job["ResourceArn"] == resource:
@@ -392,16 +329,9 @@ class BackupCompat:
         }
 
     def delete_recovery_point(self, point: dict[str, Any]) -> Response:
-        lock = self.store.locks.get(point["BackupVaultArn"])
-        if (
-            lock
-            and lock.get("MinRetentionDays")
-            and time.time() - point["CreationDate"] < lock["MinRetentionDays"] * DAY
-        ):
-            return _error(
-                "InvalidRequestException",
-                f"Recovery point is protected by the vault lock for {lock['MinRetentionDays']} days.",
-            )
+        refusal = backup_vault_lock.refuses_delete(self.store.locks, point)
+        if refusal:
+            return refusal
         self.ddb.delete_backup(point["_DynamoDbBackupArn"])
         del self.store.recovery_points[point["RecoveryPointArn"]]
         return _answer()
@@ -422,7 +352,9 @@ class BackupCompat:
         started = time.time()
         if not self.ddb.role_exists(body["IamRoleArn"]):
             # AWS accepts the job, then fails it when it cannot assume the role.
-            return self._failed_restore(point, body, started, f"Unable to assume role {body['IamRoleArn']}")
+            job = restore_job_role.failed_job(self.account, point, body["IamRoleArn"], started)
+            self.store.restore_jobs[job["RestoreJobId"]] = job
+            return _answer({"RestoreJobId": job["RestoreJobId"]})
         try:
             created = self.ddb.restore(point["_DynamoDbBackupArn"], target)
         except ValueError as err:
@@ -446,26 +378,6 @@ class BackupCompat:
             "IsParent": False,
         }
         point["LastRestoreTime"] = started
-        return _answer({"RestoreJobId": job_id})
-
-    def _failed_restore(self, point: dict[str, Any], body: dict[str, Any], started: float, message: str) -> Response:
-        job_id = str(uuid.uuid4()).upper()
-        self.store.restore_jobs[job_id] = {
-            "AccountId": self.account,
-            "RestoreJobId": job_id,
-            "RecoveryPointArn": point["RecoveryPointArn"],
-            "SourceResourceArn": point["ResourceArn"],
-            "BackupVaultArn": point["BackupVaultArn"],
-            "CreationDate": started,
-            "CompletionDate": time.time(),
-            "Status": "FAILED",
-            "StatusMessage": message,
-            "PercentDone": "0.0",
-            "IamRoleArn": body["IamRoleArn"],
-            "ResourceType": "DynamoDB",
-            "RecoveryPointCreationDate": point["CreationDate"],
-            "IsParent": False,
-        }
         return _answer({"RestoreJobId": job_id})
 
     def list_restore_jobs(self, query: dict[str, str]) -> Response:
@@ -502,14 +414,11 @@ def _ministack_ddb_ops() -> DynamoDbOps:
     def delete_backup(backup_arn: str) -> None:
         ddb._delete_backup({"BackupArn": backup_arn})
 
-    def role_exists(role_arn: str) -> bool:
-        from ministack.services import iam
-
-        name = role_arn.rsplit("/", 1)[-1]
-        return iam._roles.get(name) is not None
-
     return DynamoDbOps(
-        create_backup=create_backup, restore=restore, delete_backup=delete_backup, role_exists=role_exists
+        create_backup=create_backup,
+        restore=restore,
+        delete_backup=delete_backup,
+        role_exists=restore_job_role.assumable,
     )
 
 

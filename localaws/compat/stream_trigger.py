@@ -1,155 +1,29 @@
-"""DynamoDB stream triggers (event source mappings): AWS's failure handling.
+"""The DynamoDB stream poller of Lambda triggers (event source mappings), as AWS runs it.
 
-ministack polls DynamoDB streams for Lambda triggers, but handles failures differently
-from AWS, and the change monitor depends on AWS's behaviour:
+ministack polls DynamoDB streams for Lambda triggers but handles their failures, metrics
+and concurrency differently from AWS, and the change monitor depends on AWS's behaviour.
+This module replaces ministack's poller with one that follows AWS; each behaviour is a
+module of its own (a row of ``docs/emulator.md``):
 
-- ``ReportBatchItemFailures``: AWS checkpoints before the lowest failed sequence number
-  and retries from that record. ministack ignores the response: the whole batch counts
-  as done, so failed records are skipped silently.
-- Function errors: AWS bisects the batch (when ``BisectBatchOnFunctionError``), retries
-  up to ``MaximumRetryAttempts``, then sends the batch's description to the on-failure
-  destination and moves on. ministack retries the whole batch forever, and uses the
-  destination only once ``MaximumRecordAgeInSeconds`` has passed. So one poison record
-  blocks the shard.
-- ``FilterCriteria`` ``{"exists": false}`` under a parent field that is absent (for
-  example ``dynamodb.NewImage.x`` on a REMOVE record, which has no NewImage): AWS
-  matches, ministack does not.
+- ``stream_item_failures``: ``ReportBatchItemFailures`` (row 6);
+- ``stream_retries``: bisection, retries, the on-failure destination (row 7);
+- ``stream_metrics``: the ``AWS/Lambda`` metrics of each invocation (row 16);
+- ``stream_lanes``: ``ParallelizationFactor`` (row 18).
 
-- Metrics: AWS publishes ``AWS/Lambda`` Invocations, Errors, Duration, Throttles and
-  IteratorAge for every invocation a stream trigger makes; ministack's own poller
-  publishes none, so the monitor's error and iterator-age alarms could never fire.
-- ``ParallelizationFactor``: AWS hands up to 10 batches of one shard to the function at
-  the same time, keeping the records of one partition key in order. ministack stores the
-  setting and ignores it: one batch at a time.
-
-This module replaces ministack's DynamoDB stream poller with one that follows AWS on all
-five counts. It reuses ministack's stream storage, positions (persisted), filters,
-function execution and failure-destination message. ``decide`` holds the policy and is
-pure, so it is unit-tested without a server.
+It reuses ministack's stream storage, positions (persisted), filters (``stream_filter``,
+row 8), function execution and failure-destination message.
 """
 
 from __future__ import annotations
 
 import contextvars
-import json
 import threading
 import time
-import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
 
-RETRY_BACKOFF_SECONDS = 0.2
-MAX_BACKOFF_SECONDS = 5.0
-
-
-@dataclass
-class MappingState:
-    """Retry bookkeeping of one mapping (kept in memory, as AWS keeps it internally)."""
-
-    limit: int | None = None  # batch size while bisecting; None = the mapping's BatchSize
-    attempts: int = 0  # failed attempts of the batch at the head of the shard
-    retry_at: float = 0.0
-
-
-@dataclass
-class Outcome:
-    """What to do after one invocation."""
-
-    advance_to: int  # new absolute stream position
-    finished: list[tuple[int, dict]] = field(default_factory=list)  # entries sent to the failure destination
-    condition: str | None = None  # RetryAttemptsExhausted / MaxRecordAgeExceeded
-    retry: bool = False
-
-
-def failed_from(result: dict[str, Any], entries: list[tuple[int, dict]], report_item_failures: bool) -> int | None:
-    """Absolute position from which the batch must be retried, or None when it succeeded.
-
-    A function error fails the whole batch. With ReportBatchItemFailures, the lowest
-    reported sequence number is the checkpoint. An identifier that is missing, empty or
-    not in the batch makes AWS treat the whole batch as failed.
-    """
-    first = entries[0][0]
-    if result.get("error"):
-        return first
-    body = result.get("body")
-    if not report_item_failures or not isinstance(body, dict):
-        return None
-    failures = body.get("batchItemFailures") or []
-    if not failures:
-        return None
-    positions = {r["dynamodb"]["SequenceNumber"]: p for p, r in entries}
-    ids = [f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures]
-    if any(not i or i not in positions for i in ids):
-        return first
-    return positions[min(ids, key=int)]
-
-
-def decide(
-    state: MappingState,
-    entries: list[tuple[int, dict]],
-    failed_at: int | None,
-    end_position: int,
-    bisect: bool,
-    max_retries: int,
-) -> Outcome:
-    """AWS's reaction to one invocation of ``entries`` (a batch, with absolute positions)."""
-    if failed_at is None:
-        state.limit, state.attempts = None, 0
-        return Outcome(advance_to=end_position)
-    remaining = [e for e in entries if e[0] >= failed_at]
-    progressed = failed_at > entries[0][0]
-    state.attempts = 1 if progressed else state.attempts + 1
-    if bisect and len(remaining) > 1:
-        state.limit = max(1, len(remaining) // 2)
-        state.attempts = 0
-        return Outcome(advance_to=failed_at, retry=True)
-    if max_retries != -1 and state.attempts > max_retries:
-        state.limit, state.attempts = None, 0
-        return Outcome(advance_to=remaining[-1][0] + 1, finished=remaining, condition="RetryAttemptsExhausted")
-    return Outcome(advance_to=failed_at, retry=True)
-
-
-def match_filter(match, record: dict, pattern: dict) -> bool:
-    """ministack's matcher, except that a nested pattern on an absent field is matched
-    against an empty object, so ``{"exists": false}`` below it matches, as on AWS."""
-    if not isinstance(pattern, dict):
-        return False
-    for key, pat in pattern.items():
-        if isinstance(pat, dict):
-            value = record.get(key)
-            if not match_filter(match, value if isinstance(value, dict) else {}, pat):
-                return False
-        elif not match({key: record[key]} if key in record else {}, {key: pat}):
-            return False
-    return True
-
-
-def lane_of(record: dict, partition_key: str, factor: int) -> int:
-    """The concurrent batch (0 to ``factor - 1``) that carries ``record``: all records of one
-    partition key go to the same one, as AWS keeps them in order. Stable across restarts."""
-    if factor <= 1:
-        return 0
-    value = ((record.get("dynamodb") or {}).get("Keys") or {}).get(partition_key)
-    return zlib.crc32(json.dumps(value, sort_keys=True).encode("utf-8")) % factor
-
-
-def lane_batch(
-    raw: list[dict], kept: set[int], pos: int, lane: int, factor: int, partition_key: str, limit: int
-) -> tuple[list[tuple[int, dict]], int]:
-    """The batch of ``lane`` in the records read from ``pos`` (``kept``: ids of those the
-    filter keeps), and the position after it: past every record read when the batch took
-    all of the lane's, else just after the batch's last record."""
-    entries = [(pos + i, r) for i, r in enumerate(raw) if id(r) in kept and lane_of(r, partition_key, factor) == lane]
-    batch = entries[:limit]
-    end_position = pos + len(raw) if len(batch) == len(entries) else batch[-1][0] + 1
-    return batch, end_position
-
-
-def position_key(esm_id: str, lane: int) -> str:
-    """Where a lane's position is kept: lane 0 under the mapping's own id (as ministack keeps it)."""
-    return esm_id if lane == 0 else f"{esm_id}#{lane}"
-
+from localaws.compat import stream_lanes, stream_metrics
+from localaws.compat.stream_item_failures import failed_from
+from localaws.compat.stream_retries import MappingState, backoff_seconds, decide
 
 _STATES: dict[tuple[str, int], MappingState] = {}
 _IN_FLIGHT: set[tuple[str, int]] = set()
@@ -181,7 +55,7 @@ def _poll_mapping(ms, ddb, esm: dict) -> bool:
     if func_rec is None or not table or table.get("LatestStreamArn") != source_arn:
         return False
     factor = max(1, int(esm.get("ParallelizationFactor", 1) or 1))
-    _align_lanes(ms, esm["UUID"], factor)
+    stream_lanes.align(ms, esm["UUID"], factor)
     if factor == 1:
         return _poll_lane(ms, ddb, esm, func_rec, table_name, table, 0, 1)
     consumed = False
@@ -208,23 +82,9 @@ def _run_lane(ms, ddb, esm, func_rec, table_name, table, lane, factor) -> None:
         ms._esm_wake.set()  # the poller looks again at once, as AWS polls a lane that finished
 
 
-def _align_lanes(ms, esm_id: str, factor: int) -> None:
-    """When the factor changes, no record is skipped: new lanes start where the first lane
-    stands, and lanes that go away hand their records back (from the lowest position)."""
-    with ms._dynamodb_stream_positions_lock:
-        positions = ms._dynamodb_stream_positions
-        if esm_id not in positions:
-            return
-        extra = [k for k in positions if k.startswith(f"{esm_id}#") and int(k.rsplit("#", 1)[1]) >= factor]
-        if extra:
-            positions[esm_id] = min([positions[esm_id], *(positions.pop(k) for k in extra)])
-        for lane in range(1, factor):
-            positions.setdefault(position_key(esm_id, lane), positions[esm_id])
-
-
 def _poll_lane(ms, ddb, esm: dict, func_rec, table_name: str, table: dict, lane: int, factor: int) -> bool:
     esm_id = esm["UUID"]
-    key = position_key(esm_id, lane)
+    key = stream_lanes.position_key(esm_id, lane)
     state = _STATES.setdefault((esm_id, lane), MappingState())
     if time.time() < state.retry_at:
         return False
@@ -241,7 +101,7 @@ def _poll_lane(ms, ddb, esm: dict, func_rec, table_name: str, table: dict, lane:
     if not raw:
         return False
     kept = {id(r) for r in ms._apply_filter_criteria(raw, esm)}
-    batch, end_position = lane_batch(
+    batch, end_position = stream_lanes.lane_batch(
         raw, kept, pos, lane, factor, table.get("pk_name") or "", state.limit or batch_size
     )
     if not batch:
@@ -258,7 +118,7 @@ def _poll_lane(ms, ddb, esm: dict, func_rec, table_name: str, table: dict, lane:
 
     started = time.time()
     result = ms._execute_function(func_rec, {"Records": [r for _, r in batch]})
-    _publish_metrics(ms, func_rec, result, started, batch)
+    stream_metrics.publish(ms, func_rec, result, started, batch)
     report = "ReportBatchItemFailures" in (esm.get("FunctionResponseTypes") or [])
     outcome = decide(
         state,
@@ -274,36 +134,10 @@ def _poll_lane(ms, ddb, esm: dict, func_rec, table_name: str, table: dict, lane:
     _set_position(ms, key, outcome.advance_to)
     if outcome.retry:
         esm["LastProcessingResult"] = "PROBLEM: Function call failed"
-        state.retry_at = time.time() + min(
-            RETRY_BACKOFF_SECONDS * (2 ** max(state.attempts - 1, 0)), MAX_BACKOFF_SECONDS
-        )
+        state.retry_at = time.time() + backoff_seconds(state)
     else:
         esm["LastProcessingResult"] = f"OK - {len(batch)} records"
     return outcome.advance_to > pos
-
-
-def iterator_age_ms(batch: list[tuple[int, dict]], now: float) -> float:
-    """AWS's IteratorAge: how old the batch's last record was when it was handed over."""
-    created = batch[-1][1].get("dynamodb", {}).get("ApproximateCreationDateTime", now)
-    return max(0.0, (now - float(created)) * 1000)
-
-
-def _publish_metrics(ms, func_rec: dict, result: dict, started: float, batch: list[tuple[int, dict]]) -> None:
-    """The ``AWS/Lambda`` metrics AWS publishes for an invocation by a stream trigger:
-    Invocations, Errors (a function error, start-up failures included), Duration,
-    Throttles, and IteratorAge."""
-    name = (func_rec.get("config") or func_rec).get("FunctionName", "")
-    ms._emit_lambda_metrics(
-        name,
-        duration_ms=(time.time() - started) * 1000,
-        error=bool(result.get("error")),
-        throttle=bool(result.get("throttle")),
-    )
-    from ministack.services import cloudwatch
-
-    cloudwatch.record_metric(
-        "AWS/Lambda", "IteratorAge", iterator_age_ms(batch, started), "Milliseconds", {"FunctionName": name}
-    )
 
 
 def _set_position(ms, esm_id: str, position: int) -> None:
@@ -318,10 +152,6 @@ def install() -> None:
 
     if getattr(ms._poll_dynamodb_streams, "_localaws_patched", False):
         return
-    original_match = ms._match_esm_filter
-
-    def match(record: dict, pattern: dict) -> bool:
-        return match_filter(original_match, record, pattern)
 
     def poll() -> bool:
         processed = False
@@ -342,13 +172,10 @@ def install() -> None:
     def release(esm_id: str) -> None:
         """A deleted mapping leaves none of its lanes' positions or states behind."""
         original_release(esm_id)
-        with ms._dynamodb_stream_positions_lock:
-            for key in [k for k in ms._dynamodb_stream_positions if str(k).startswith(f"{esm_id}#")]:
-                ms._dynamodb_stream_positions.pop(key, None)
+        stream_lanes.release(ms, esm_id)
         for state in [k for k in _STATES if k[0] == esm_id]:
             _STATES.pop(state, None)
 
     poll._localaws_patched = True
-    ms._match_esm_filter = match
     ms._poll_dynamodb_streams = poll
     ms._release_esm_poll_state = release

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from localaws.compat.backup import DAY, BackupCompat, BackupStore, DynamoDbOps
+from localaws.compat.backup import BackupCompat, BackupStore, DynamoDbOps
+from localaws.compat.backup_vault_lock import DAY
 
 VAULT_ARN = "arn:aws:backup:us-east-1:000000000000:backup-vault:vault"
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/orders"

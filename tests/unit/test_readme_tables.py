@@ -3,6 +3,8 @@ role, or a molecule scenario added without its line fails here."""
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import ROOT
 
 COLLECTION_ROLES = ROOT / "collections/ansible_collections/ddbguard/dr/roles"
@@ -30,3 +32,15 @@ def test_every_molecule_scenario_is_named_in_the_tests_readme():
     scenarios = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
     assert "default" in scenarios
     assert [s for s in scenarios if f"`{s}`" not in text] == []
+
+
+def test_each_row_of_the_emulator_ledger_has_a_file_of_its_own():
+    """docs/emulator.md: one file of localaws/compat/ per AWS behaviour, named first in its row."""
+    rows = [line for line in (ROOT / "docs/emulator.md").read_text().splitlines() if re.match(r"^\| \d+ \|", line)]
+    assert len(rows) >= 21
+    files = [re.search(r"`localaws/compat/([a-z_]+\.py)`", row.rsplit(" | ", 1)[-1]) for row in rows]
+    assert all(files), [row[:60] for row, f in zip(rows, files, strict=True) if not f]
+    names = [f.group(1) for f in files]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    missing = [n for n in names if not (ROOT / "localaws/compat" / n).is_file()]
+    assert missing == []
