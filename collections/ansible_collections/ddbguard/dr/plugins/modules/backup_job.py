@@ -106,11 +106,11 @@ reused:
 import time
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup as bk
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup_api
 from ansible_collections.ddbguard.dr.plugins.module_utils.common import role_arn_problem, without_none
+from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
 from ansible_collections.ddbguard.dr.plugins.module_utils.times import iso
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 
@@ -206,14 +206,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
-    problems = validate(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    try:
-        module.exit_json(**run(module))
-    except AnsibleAWSError as err:
-        module.fail_json_aws_error(err)
+    run_module(run, validate, argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
 
 
 if __name__ == "__main__":

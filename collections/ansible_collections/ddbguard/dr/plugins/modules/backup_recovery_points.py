@@ -55,10 +55,10 @@ deleted:
 
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ddbguard.dr.plugins.module_utils import assume, backup_api
 from ansible_collections.ddbguard.dr.plugins.module_utils.common import role_arn_problem
+from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
 
 ARGUMENT_SPEC = dict(
     backup_vault_name=dict(type="str", required=True),
@@ -91,14 +91,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
-    problems = validate(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    try:
-        module.exit_json(**run(module))
-    except AnsibleAWSError as err:
-        module.fail_json_aws_error(err)
+    run_module(run, validate, argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
 
 
 if __name__ == "__main__":

@@ -128,12 +128,12 @@ skipped_drill_points:
 import datetime
 from typing import Any, Optional
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup as bk
 from ansible_collections.ddbguard.dr.plugins.module_utils import backup_api
 from ansible_collections.ddbguard.dr.plugins.module_utils.common import role_arn_problem, table_name_problem
 from ansible_collections.ddbguard.dr.plugins.module_utils.dynamodb import find_table
+from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
 from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 from ansible_collections.ddbguard.dr.plugins.module_utils.times import iso, parse_time
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait, wait_table_active
@@ -279,20 +279,15 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(
+    run_module(
+        run,
+        validate,
         argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=MUTUALLY_EXCLUSIVE,
         required_one_of=REQUIRED_ONE_OF,
         required_together=REQUIRED_TOGETHER,
         supports_check_mode=SUPPORTS_CHECK_MODE,
     )
-    problems = validate(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    try:
-        module.exit_json(**run(module))
-    except AnsibleAWSError as err:
-        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

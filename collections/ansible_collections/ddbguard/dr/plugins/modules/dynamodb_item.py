@@ -75,10 +75,10 @@ item:
 
 from typing import Any, Optional
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ddbguard.dr.plugins.module_utils import dynamodb as ddb
 from ansible_collections.ddbguard.dr.plugins.module_utils import items, lambda_api
+from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
 from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError
 
 ARGUMENT_SPEC = dict(
@@ -157,16 +157,9 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(
-        argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=SUPPORTS_CHECK_MODE
+    run_module(
+        run, validate, argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=SUPPORTS_CHECK_MODE
     )
-    problems = validate(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    try:
-        module.exit_json(**run(module))
-    except AnsibleAWSError as err:
-        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

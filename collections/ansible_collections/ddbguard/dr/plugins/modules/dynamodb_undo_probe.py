@@ -122,10 +122,10 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ddbguard.dr.plugins.module_utils import dynamodb as ddb
 from ansible_collections.ddbguard.dr.plugins.module_utils import items
+from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
 from ansible_collections.ddbguard.dr.plugins.module_utils.times import iso_from_epoch
 
 ARGUMENT_SPEC = dict(
@@ -209,6 +209,8 @@ def left_alone(module: AnsibleAWSModule, client: Any, key: dict, expected: dict,
 
 def run(module: AnsibleAWSModule) -> dict[str, Any]:
     params = module.params
+    if module.check_mode:
+        return dict(changed=True, edit=params["edit"])
     key, expected = items.to_wire(params["key"]), items.to_wire(params["expected"])
     table, ignore = params["table"], params["ignore_attributes"]
     client = module.client("dynamodb")
@@ -257,18 +259,9 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(
-        argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=SUPPORTS_CHECK_MODE
+    run_module(
+        run, validate, argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=SUPPORTS_CHECK_MODE
     )
-    problems = validate(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    if module.check_mode:
-        module.exit_json(changed=True, edit=module.params["edit"])
-    try:
-        module.exit_json(**run(module))
-    except AnsibleAWSError as err:
-        module.fail_json_aws_error(err)
 
 
 if __name__ == "__main__":

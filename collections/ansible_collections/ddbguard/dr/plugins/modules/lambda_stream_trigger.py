@@ -138,10 +138,10 @@ import copy
 from typing import Any, Optional
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ddbguard.dr.plugins.module_utils import lambda_api
 from ansible_collections.ddbguard.dr.plugins.module_utils import stream_trigger as st
+from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
 from ansible_collections.ddbguard.dr.plugins.module_utils.waiters import wait
 
 ARGUMENT_SPEC = dict(
@@ -261,14 +261,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
-    problems = st.validate(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    try:
-        module.exit_json(**run(module))
-    except AnsibleAWSError as err:
-        module.fail_json_aws_error(err)
+    run_module(run, st.validate, argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@
 - ``maintenance``: a maintenance window value refused (protection stays on);
 - ``audit``: an audit, state or failure record that could not be written or read.
 
-``make logs`` (``tools/logs.py``) and the drill (``ddbguard.dr.monitor_decisions``) read
-them back by these fields.
+``make logs`` (``tools/logs.py``) and the drill
+(``ddbguard.dr.cloudwatchlogs_monitor_decisions``) read them back by these fields.
 """
 
 from __future__ import annotations

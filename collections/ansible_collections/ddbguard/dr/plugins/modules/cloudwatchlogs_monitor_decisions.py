@@ -3,7 +3,7 @@
 
 DOCUMENTATION = r"""
 ---
-module: monitor_decisions
+module: cloudwatchlogs_monitor_decisions
 version_added: 0.2.0
 short_description: Read the change monitor's decisions from its CloudWatch log group
 description:
@@ -38,7 +38,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: What the monitor did with the canary
-  ddbguard.dr.monitor_decisions:
+  ddbguard.dr.cloudwatchlogs_monitor_decisions:
     function_name: orders-change-monitor
     keys: [{pk: {S: "ddbguard-canary#1"}}]
 """
@@ -53,10 +53,10 @@ decisions:
 
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.ddbguard.dr.plugins.module_utils import decisions as dc
+from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
 from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardErrorHandler
 from ansible_collections.ddbguard.dr.plugins.module_utils.times import iso_from_epoch
 
@@ -90,11 +90,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
-    try:
-        module.exit_json(**run(module))
-    except AnsibleAWSError as err:
-        module.fail_json_aws_error(err)
+    run_module(run, argument_spec=ARGUMENT_SPEC, supports_check_mode=SUPPORTS_CHECK_MODE)
 
 
 if __name__ == "__main__":

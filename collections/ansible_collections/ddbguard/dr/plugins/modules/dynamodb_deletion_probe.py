@@ -3,7 +3,7 @@
 
 DOCUMENTATION = r"""
 ---
-module: deletion_probe
+module: dynamodb_deletion_probe
 version_added: 0.2.0
 short_description: Try a deletion that a protection must refuse, and report whether it did
 description:
@@ -40,7 +40,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Deletion protection must refuse deleting the drill's scratch table
-  ddbguard.dr.deletion_probe:
+  ddbguard.dr.dynamodb_deletion_probe:
     kind: table
     table_name: orders-drill-scratch
   register: probe
@@ -70,6 +70,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
 
 ARGUMENT_SPEC = dict(
     kind=dict(type="str", choices=["table", "recovery_point"], required=True),
@@ -88,6 +89,8 @@ REFUSALS = {"ValidationException", "AccessDeniedException", "InvalidRequestExcep
 
 def attempt(module: AnsibleAWSModule) -> dict[str, Any]:
     params = module.params
+    if module.check_mode:
+        return dict(changed=False, refused=None, error_code=None, message=None)
     try:
         if params["kind"] == "table":
             module.client("dynamodb").delete_table(TableName=params["table_name"])
@@ -104,12 +107,7 @@ def attempt(module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(
-        argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=SUPPORTS_CHECK_MODE
-    )
-    if module.check_mode:
-        module.exit_json(changed=False, refused=None, error_code=None, message=None)
-    module.exit_json(**attempt(module))
+    run_module(attempt, argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=SUPPORTS_CHECK_MODE)
 
 
 if __name__ == "__main__":
