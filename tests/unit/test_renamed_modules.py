@@ -1,0 +1,34 @@
+"""Renamed modules keep their old names for one minor version, with a deprecation warning."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("deletion_probe", "dynamodb_deletion_probe"), ("monitor_decisions", "cloudwatchlogs_monitor_decisions")],
+)
+def test_the_old_name_runs_the_renamed_module_and_says_so(old, new):
+    answer = subprocess.run(
+        [BIN / "ansible", "localhost", "-m", f"ddbguard.dr.{old}", "-a", "region=us-east-1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"},
+    )
+    out = " ".join((answer.stdout + answer.stderr).split())
+    assert f"ddbguard.dr.{old} has been deprecated. Use ddbguard.dr.{new} instead." in out
+    assert "removed from collection 'ddbguard.dr' version 0.4.0" in out
+    # It ran the new module: the refusal is the new module's argument check, not "module not found".
+    assert "couldn't resolve module" not in out.lower()
+    assert "missing required arguments" in out or "requires a region" in out
