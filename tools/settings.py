@@ -10,7 +10,7 @@ file is written by hand. What is derived:
 - ``dr_monitor/vars/main.yml``: the function's environment and the role variable behind
   each variable (whole file);
 - ``dr_monitor/defaults/main.yml`` and ``meta/argument_specs.yml``: the role's variables;
-- ``dr_tables/meta/argument_specs.yml``: the monitor keys of a table entry;
+- ``dr_table_hosts/meta/argument_specs.yml``: the monitor keys of a table entry;
 - ``playbooks/vars/protect_table.yml``: a table entry's keys to the role's variables;
 - ``lambda/README.md`` and ``dr_monitor/README.md``: the table of settings.
 """
@@ -143,7 +143,7 @@ TARGETS = {
     R / "dr_monitor/vars/main.yml": ("#", role_vars),
     R / "dr_monitor/defaults/main.yml": ("#", role_defaults),
     R / "dr_monitor/meta/argument_specs.yml": ("      #", role_specs),
-    R / "dr_tables/meta/argument_specs.yml": ("      #", entry_specs),
+    R / "dr_table_hosts/meta/argument_specs.yml": ("      #", entry_specs),
     ROOT / "playbooks/vars/protect_table.yml": ("#", protect_table),
     ROOT / "lambda/README.md": ("<!--", readme_table),
     R / "dr_monitor/README.md": ("<!--", readme_table),

@@ -39,7 +39,7 @@ def test_a_new_setting_is_one_row_and_reaches_every_derived_file(monkeypatch):
         roles + "dr_monitor/meta/argument_specs.yml": [
             "dr_monitor_undo_budget:\n        type: int\n        default: 7"
         ],
-        roles + "dr_tables/meta/argument_specs.yml": ["undo_budget:\n        type: int\n        default: 7"],
+        roles + "dr_table_hosts/meta/argument_specs.yml": ["undo_budget:\n        type: int\n        default: 7"],
         "playbooks/vars/protect_table.yml": ['dr_monitor_undo_budget: "{{ ddbguard_table.undo_budget }}"'],
         "lambda/README.md": ["| `dr_monitor_undo_budget` | `undo_budget` | `DDBGUARD_UNDO_BUDGET` | `7` |"],
         roles + "dr_monitor/README.md": ["| `dr_monitor_undo_budget` | `undo_budget` | `DDBGUARD_UNDO_BUDGET` | `7` |"],

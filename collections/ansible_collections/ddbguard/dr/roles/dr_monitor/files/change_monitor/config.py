@@ -3,7 +3,7 @@
 Read once at cold start. A bad value raises ``PolicyError`` naming the variable, so the
 function fails loudly on its first invocation instead of guessing. The same code is the
 roles' validation: ``dr_monitor`` runs ``python -m change_monitor.config`` on the
-controller with the environment it is about to deploy, and ``dr_tables`` with each
+controller with the environment it is about to deploy, and ``dr_table_hosts`` with each
 table entry's settings (``--entries``), before any AWS call (see ``main``), so a
 configuration that deploys always starts. Unknown ``DDBGUARD_*`` names are refused: a
 misspelt setting must not silently fall back to its default.
@@ -158,7 +158,7 @@ def main(argv: list[str]) -> int:
       deploys; NAMES_JSON maps each variable to the setting that renders it
       (``{"DDBGUARD_MODE": "dr_monitor_mode"}``), so that the error names it.
     - ``python -m change_monitor.config --entries ENTRIES_JSON LIST_NAME``: the settings of
-      each table entry (``dr_tables``), alone (``partial``); an error names
+      each table entry (``dr_table_hosts``), alone (``partial``); an error names
       ``LIST_NAME[<table>].<key>``, one line per entry."""
     if argv[:1] == ["--entries"]:
         errors = []

@@ -8,7 +8,7 @@ role variable; the key of a ``ddbguard_tables`` entry, when it is set per table)
   the controller before any AWS call;
 - ``tools/settings.py`` writes the role's environment map and error names
   (``dr_monitor/vars/main.yml``), its defaults and argument specs, the table entry's
-  argument specs (``dr_tables``), ``playbooks/vars/protect_table.yml``, and the tables in
+  argument specs (``dr_table_hosts``), ``playbooks/vars/protect_table.yml``, and the tables in
   ``lambda/README.md`` and ``dr_monitor/README.md``; ``make settings`` rewrites them and
   ``make test`` fails when one is not current.
 
