@@ -10,7 +10,8 @@ file is written by hand. What is derived:
 - ``dr_monitor/vars/main.yml``: the function's environment and the role variable behind
   each variable (whole file);
 - ``dr_monitor/defaults/main.yml`` and ``meta/argument_specs.yml``: the role's variables;
-- ``dr_table_hosts/meta/argument_specs.yml``: the monitor keys of a table entry;
+- ``dr_table_hosts/meta/argument_specs.yml``: the monitor keys of a table entry (and, until
+  0.4.0, their names before 0.3.0), and ``dr_table_hosts/vars/main.yml``: those renames;
 - ``playbooks/vars/protect_table.yml``: a table entry's keys to the role's variables;
 - ``lambda/README.md`` and ``dr_monitor/README.md``: the table of settings.
 """
@@ -68,7 +69,7 @@ def _spec(name: str, s: Setting, default: object, indent: str) -> list[str]:
         # Events as operators read them: the most common first.
         choices = sorted(s.choices, key=["REMOVE", "MODIFY", "INSERT"].index) if s.type == "events" else s.choices
         lines.append(f"{indent}  choices: {_yaml(choices)}")
-    if s.required and default is None:
+    if s.required and default is None and not s.entry_was:
         lines.append(f"{indent}  required: true")
     elif default is not None:
         lines.append(f"{indent}  default: {_yaml(default)}")
@@ -119,7 +120,19 @@ def entry_specs() -> list[str]:
     for s in SETTINGS:
         if s.entry:
             out += _spec(s.entry, s, s.role_default, "      ")
+    for s in SETTINGS:
+        if s.entry_was:  # no default: the new key's fills in (dr_table_hosts folds the old one into it)
+            deprecated = Setting(**{**s.__dict__, "meaning": f"Deprecated name of {s.entry} (removed in 0.4.0)."})
+            out += _spec(s.entry_was, deprecated, None, "      ")
     return out
+
+
+def entry_renames() -> list[str]:
+    return [
+        "# A table entry's monitor keys before 0.3.0 and their names since (dr_table_hosts folds them).",
+        "_dr_table_hosts_renamed_settings:",
+        *(f"  {s.entry_was}: {s.entry}" for s in SETTINGS if s.entry_was),
+    ]
 
 
 def protect_table() -> list[str]:
@@ -133,6 +146,8 @@ def readme_table() -> list[str]:
     ]
     for s in SETTINGS:
         entry = f"`{s.entry}`" if s.entry else ""
+        if s.entry_was:
+            entry += f" (`{s.entry_was}` until 0.4.0)"
         choices = f" One of {', '.join(s.choices)}." if s.choices else ""
         rows.append(f"| `{s.variable}` | {entry} | `{s.env}` | `{_doc_default(s)}` | {_description(s)}{choices} |")
     return rows
@@ -144,6 +159,7 @@ TARGETS = {
     R / "dr_monitor/defaults/main.yml": ("#", role_defaults),
     R / "dr_monitor/meta/argument_specs.yml": ("      #", role_specs),
     R / "dr_table_hosts/meta/argument_specs.yml": ("      #", entry_specs),
+    R / "dr_table_hosts/vars/main.yml": ("#", entry_renames),
     ROOT / "playbooks/vars/protect_table.yml": ("#", protect_table),
     ROOT / "lambda/README.md": ("<!--", readme_table),
     R / "dr_monitor/README.md": ("<!--", readme_table),

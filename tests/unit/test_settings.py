@@ -40,6 +40,7 @@ def test_a_new_setting_is_one_row_and_reaches_every_derived_file(monkeypatch):
             "dr_monitor_undo_budget:\n        type: int\n        default: 7"
         ],
         roles + "dr_table_hosts/meta/argument_specs.yml": ["undo_budget:\n        type: int\n        default: 7"],
+        roles + "dr_table_hosts/vars/main.yml": [],  # the renames of 0.3.0: a new row has none
         "playbooks/vars/protect_table.yml": ['dr_monitor_undo_budget: "{{ ddbguard_table.undo_budget }}"'],
         "lambda/README.md": ["| `dr_monitor_undo_budget` | `undo_budget` | `DDBGUARD_UNDO_BUDGET` | `7` |"],
         roles + "dr_monitor/README.md": ["| `dr_monitor_undo_budget` | `undo_budget` | `DDBGUARD_UNDO_BUDGET` | `7` |"],
@@ -79,6 +80,8 @@ except config.PolicyError as exc:
     ("entry", "error"),
     [
         ({"concurrency": 0}, "ddbguard_tables[t].concurrency must be 1-64, got 0"),
+        # Since 0.3.0 a table entry's monitor keys carry the prefix; the error names the key as written.
+        ({"monitor_concurrency": 0}, "ddbguard_tables[t].monitor_concurrency must be 1-64, got 0"),
         (
             {"scope": "key-prefix", "key_prefix": ""},
             "ddbguard_tables[t].key_prefix is required when ddbguard_tables[t].scope=key-prefix",

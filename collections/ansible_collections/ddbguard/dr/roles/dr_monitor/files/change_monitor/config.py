@@ -133,10 +133,17 @@ def entry_environment(entry: Mapping[str, Any]) -> dict[str, str]:
     """The variables a ``ddbguard_tables`` entry sets (its keys of ``settings.SETTINGS``)."""
     env = {}
     for s in settings.SETTINGS:
-        if s.entry and s.entry in entry:
-            value = entry[s.entry]
+        key = written_key(s, entry)
+        if key in entry:
+            value = entry[key]
             env[s.env] = ",".join(value) if isinstance(value, list | tuple) else str(value)
     return env
+
+
+def written_key(s: settings.Setting, entry: Mapping[str, Any]) -> str:
+    """The key by which the entry sets ``s``: its name before 0.3.0 when the operator wrote
+    that one (deprecated), else ``s.entry``; "" when the entry cannot set it."""
+    return s.entry_was if s.entry_was and s.entry_was in entry else (s.entry or "")
 
 
 def _check(env: dict[str, str], names: dict[str, str], partial: bool) -> tuple[Policy | None, str]:
@@ -164,7 +171,7 @@ def main(argv: list[str]) -> int:
         errors = []
         for entry in json.loads(argv[1]):
             at = f"{argv[2]}[{entry.get('name')}]"
-            names = {s.env: f"{at}.{s.entry}" if s.entry else s.variable for s in settings.SETTINGS}
+            names = {s.env: f"{at}.{written_key(s, entry)}" if s.entry else s.variable for s in settings.SETTINGS}
             _policy, error = _check(entry_environment(entry), names, partial=True)
             if error:
                 errors.append(error)

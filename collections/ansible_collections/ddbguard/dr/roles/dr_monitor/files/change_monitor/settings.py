@@ -2,7 +2,8 @@
 
 Each row: the ``Policy`` field, its environment variable, its type, its default, its
 range or choices, one line of meaning, and where an operator sets it (the ``dr_monitor``
-role variable; the key of a ``ddbguard_tables`` entry, when it is set per table). From it:
+role variable; the key of a ``ddbguard_tables`` entry, ``monitor_<name>``, when it is set
+per table; until 0.4.0 also its name before 0.3.0, without the prefix). From it:
 
 - ``config.load_policy`` reads and checks every variable (``parse``), at cold start and on
   the controller before any AWS call;
@@ -48,6 +49,7 @@ class Setting:
     high: int | None = None
     required: bool = False  # no default: the deployment must give it
     entry: str | None = None  # the key of a ddbguard_tables entry that sets it, if any
+    entry_was: str = ""  # that key's name before 0.3.0, accepted until 0.4.0 (deprecated)
     deployed: Any = _UNSET  # the role's default when it differs from the function's (may use Jinja)
     deployed_doc: str = ""  # that default as the documentation shows it
     env_name: str = ""  # when not DDBGUARD_<NAME>
@@ -98,7 +100,13 @@ class Setting:
 
 SETTINGS = (
     Setting(
-        "protected_events", "events", ("REMOVE",), "Events the monitor undoes.", EVENT_TYPES, entry="protected_events"
+        "protected_events",
+        "events",
+        ("REMOVE",),
+        "Events the monitor undoes.",
+        EVENT_TYPES,
+        entry="monitor_protected_events",
+        entry_was="protected_events",
     ),
     Setting(
         "scope",
@@ -106,16 +114,25 @@ SETTINGS = (
         "all",
         "Which items are protected (key-prefix and attribute-flag need their key).",
         SCOPES,
-        entry="scope",
+        entry="monitor_scope",
+        entry_was="scope",
     ),
     Setting("partition_key", "attribute", "pk", "Partition key attribute of the table (read by the key-prefix scope)."),
-    Setting("key_prefix", "text", "", "Protected partition key prefix (scope key-prefix).", entry="key_prefix"),
+    Setting(
+        "key_prefix",
+        "text",
+        "",
+        "Protected partition key prefix (scope key-prefix).",
+        entry="monitor_key_prefix",
+        entry_was="key_prefix",
+    ),
     Setting(
         "flag_attribute",
         "attribute",
         "",
         "Attribute marking protected items (scope attribute-flag).",
-        entry="flag_attribute",
+        entry="monitor_flag_attribute",
+        entry_was="flag_attribute",
     ),
     Setting(
         "mode",
@@ -132,7 +149,8 @@ SETTINGS = (
         "attribute",
         "",
         "Version attribute compared instead of whole images; empty for none.",
-        entry="version_attribute",
+        entry="monitor_version_attribute",
+        entry_was="version_attribute",
     ),
     Setting(
         "maintenance_parameter",
@@ -165,7 +183,8 @@ SETTINGS = (
         "Writes in flight at once within a batch (transactions of undos, lone undos, audit requests).",
         low=1,
         high=64,
-        entry="concurrency",
+        entry="monitor_concurrency",
+        entry_was="concurrency",
     ),
     Setting(
         "escalation_threshold",
@@ -174,7 +193,8 @@ SETTINGS = (
         "Protected changes (or failed undos) in a window that open an incident.",
         low=1,
         high=1_000_000,
-        entry="escalation_threshold",
+        entry="monitor_escalation_threshold",
+        entry_was="escalation_threshold",
     ),
     Setting(
         "escalation_window_seconds",
@@ -183,7 +203,8 @@ SETTINGS = (
         "Length of that window in seconds.",
         low=10,
         high=86400,
-        entry="escalation_window_seconds",
+        entry="monitor_escalation_window_seconds",
+        entry_was="escalation_window_seconds",
     ),
     Setting("backup_vault", "text", "", "Vault whose recovery points an incident restores (mode undo+escalate)."),
     Setting("restore_role_arn", "text", "", "Role AWS Backup assumes for that restore (mode undo+escalate)."),
