@@ -69,7 +69,10 @@ def provision(target, table: str, **extra) -> None:
         ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
     )
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    variables = {"ddbguard_tables": [{"name": table, "hash_key_name": "pk", "protected_events": ["REMOVE"]}], **extra}
+    variables = {
+        "ddbguard_tables": [{"name": table, "hash_key_name": "pk", "monitor_protected_events": ["REMOVE"]}],
+        **extra,
+    }
     subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "site.yml", "-e", json.dumps(variables)],
         cwd=ROOT,

@@ -43,7 +43,9 @@ def measure(ddb, table: str, items: int, gap: float) -> dict:
 
 
 def run(items: int = ITEMS) -> dict:
-    tables = [{"name": name, "hash_key_name": "pk", "protected_events": events} for name, events in POLICIES.items()]
+    tables = [
+        {"name": name, "hash_key_name": "pk", "monitor_protected_events": events} for name, events in POLICIES.items()
+    ]
     with common.local_aws() as target:
         common.provision(target, "unused", ddbguard_tables=tables)
         ddb = common.client(target, "dynamodb")

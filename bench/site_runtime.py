@@ -26,7 +26,8 @@ RECORDER = common.ROOT / "tests" / "recorder"
 
 def _tables(count: int) -> list[dict]:
     return [
-        {"name": f"bench-table-{i:02d}", "hash_key_name": "pk", "protected_events": ["REMOVE"]} for i in range(count)
+        {"name": f"bench-table-{i:02d}", "hash_key_name": "pk", "monitor_protected_events": ["REMOVE"]}
+        for i in range(count)
     ]
 
 
