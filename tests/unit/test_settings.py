@@ -82,6 +82,15 @@ except config.PolicyError as exc:
         ({"concurrency": 0}, "ddbguard_tables[t].concurrency must be 1-64, got 0"),
         # Since 0.3.0 a table entry's monitor keys carry the prefix; the error names the key as written.
         ({"monitor_concurrency": 0}, "ddbguard_tables[t].monitor_concurrency must be 1-64, got 0"),
+        # A key the entry does not write is named in the entry's vocabulary (old names, or new).
+        (
+            {"scope": "key-prefix", "monitor_scope": "key-prefix", "monitor_key_prefix": ""},
+            "ddbguard_tables[t].key_prefix is required when ddbguard_tables[t].scope=key-prefix",
+        ),
+        (
+            {"monitor_scope": "key-prefix", "monitor_key_prefix": ""},
+            "ddbguard_tables[t].monitor_key_prefix is required when ddbguard_tables[t].monitor_scope=key-prefix",
+        ),
         (
             {"scope": "key-prefix", "key_prefix": ""},
             "ddbguard_tables[t].key_prefix is required when ddbguard_tables[t].scope=key-prefix",

@@ -133,17 +133,22 @@ def entry_environment(entry: Mapping[str, Any]) -> dict[str, str]:
     """The variables a ``ddbguard_tables`` entry sets (its keys of ``settings.SETTINGS``)."""
     env = {}
     for s in settings.SETTINGS:
-        key = written_key(s, entry)
-        if key in entry:
+        key = s.entry_was if s.entry_was and s.entry_was in entry else s.entry
+        if key and key in entry:
             value = entry[key]
             env[s.env] = ",".join(value) if isinstance(value, list | tuple) else str(value)
     return env
 
 
 def written_key(s: settings.Setting, entry: Mapping[str, Any]) -> str:
-    """The key by which the entry sets ``s``: its name before 0.3.0 when the operator wrote
-    that one (deprecated), else ``s.entry``; "" when the entry cannot set it."""
-    return s.entry_was if s.entry_was and s.entry_was in entry else (s.entry or "")
+    """The key by which an entry names ``s`` ("" when an entry cannot set it): the name
+    before 0.3.0 (deprecated) when the entry writes any setting by its old name, the
+    operator's vocabulary, so that an error names what the operator would write; else
+    ``s.entry``. (dr_table_hosts fills in every new name, and keeps the old ones written.)"""
+    if not s.entry:
+        return ""
+    old_vocabulary = any(o.entry_was and o.entry_was in entry for o in settings.SETTINGS)
+    return s.entry_was if s.entry_was and old_vocabulary else s.entry
 
 
 def _check(env: dict[str, str], names: dict[str, str], partial: bool) -> tuple[Policy | None, str]:
