@@ -236,4 +236,3 @@ SETTINGS = (
         rendered="{{ _dr_monitor_marker_key_arn | default('alias/' ~ dr_monitor_marker_key_alias) }}",
     ),
 )
-BY_ENV = {s.env: s for s in SETTINGS}
