@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from localaws import MINISTACK_VERSION
+from localaws import MINISTACK_VERSION, principals
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -44,6 +44,10 @@ class Target:
 
     port: int = DEFAULT_PORT
     home: Path = PROJECT_ROOT / ".localaws"
+    # What the operator user holds (localaws/principals.py); a test may give it less.
+    operator_policy: Path = principals.OPERATOR_POLICY
+    # Where the emulator logs its IAM evaluations (localaws/iam_log.py), when asked.
+    iam_log: Path | None = None
 
     @classmethod
     def from_env(cls, port: int | None = None) -> Target:
@@ -72,13 +76,20 @@ class Target:
 
     def server_env(self) -> dict[str, str]:
         """Environment for the emulator process: loopback only, persistent state."""
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k not in ("AWS_SESSION_TOKEN", "AWS_PROFILE")}
         env.update(
             {
                 "GATEWAY_PORT": str(self.port),
                 "BIND_HOST": HOST,
                 "MINISTACK_HOST": "localhost",
                 "PERSIST_STATE": "1",
+                # IAM evaluation on, as on AWS: every request is allowed or refused by the
+                # caller's policies (localaws/principals.py makes the callers).
+                "AUTH": "true",
+                # The account's root key, which only the launcher's bootstrap uses; never
+                # a key of the operator's own environment.
+                "AWS_ACCESS_KEY_ID": principals.ROOT_KEY,
+                "AWS_SECRET_ACCESS_KEY": principals.ROOT_KEY,
                 "STATE_DIR": str(self.state_dir),
                 "TMPDIR": str(self.dir / "tmp"),
                 # These listeners would bind 0.0.0.0 on their own ports; we need neither.
@@ -87,6 +98,9 @@ class Target:
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
             }
         )
+        env.pop("LOCALAWS_IAM_LOG", None)
+        if self.iam_log is not None:
+            env["LOCALAWS_IAM_LOG"] = str(self.iam_log)
         return env
 
 
@@ -137,6 +151,11 @@ def _wait_healthy(target: Target, alive: Callable[[], bool], timeout: float) -> 
                 raise LauncherError(
                     f"{target.endpoint} answers as ministack {doc.get('version')}, expected {MINISTACK_VERSION}"
                 )
+            if doc.get("auth") != "enabled":
+                raise LauncherError(
+                    f"{target.endpoint} does not evaluate IAM (started by an older launcher?); "
+                    "stop it (make local-aws-stop) and start it again"
+                )
             return doc
         if not alive():
             raise LauncherError(f"the local AWS exited during start-up; log {target.log_file}:\n{_log_tail(target)}")
@@ -164,6 +183,7 @@ def start(target: Target, timeout: float = 60.0) -> dict:
     pid = _read_pid(target)
     if pid is not None and _is_our_server(pid):
         _wait_healthy(target, lambda: _is_our_server(pid), timeout)
+        principals.bootstrap(target.endpoint, target.dir, target.operator_policy)
         return {**status(target), "action": "reused"}
     if pid is not None:
         target.pid_file.unlink(missing_ok=True)  # stale: that process is gone
@@ -198,6 +218,7 @@ def start(target: Target, timeout: float = 60.0) -> dict:
             proc.wait()
         target.pid_file.unlink(missing_ok=True)
         raise
+    principals.bootstrap(target.endpoint, target.dir, target.operator_policy)
     return {**status(target), "action": "started"}
 
 
@@ -266,4 +287,5 @@ def reset(target: Target) -> dict:
             pass
     except (OSError, urllib.error.URLError) as exc:
         raise LauncherError(f"reset failed: {exc}; is the local AWS running?") from exc
+    principals.bootstrap(target.endpoint, target.dir, target.operator_policy)  # the reset wiped them too
     return {**status(target), "action": "reset"}

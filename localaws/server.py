@@ -8,6 +8,7 @@ environment variables that ministack reads (``GATEWAY_PORT``, ``BIND_HOST``,
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from importlib.metadata import version
 
@@ -31,7 +32,10 @@ def main() -> None:
 
     names = compat.install()
     logging.getLogger("localaws").info("AWS compatibility patches installed: %s", ", ".join(names))
-    from localaws import checkpoint
+    from localaws import checkpoint, iam_log
+
+    if iam_log.install():
+        logging.getLogger("localaws").info("IAM evaluations logged to %s", os.environ["LOCALAWS_IAM_LOG"])
 
     if checkpoint.install():
         logging.getLogger("localaws").info("periodic state saves every %s s at least", checkpoint.DEFAULT_SECONDS)

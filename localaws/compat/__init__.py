@@ -18,6 +18,11 @@ from localaws.compat import (
     backup_selection_conditions,
     backup_vault_policy,
     embedded_metrics,
+    iam_action_names,
+    iam_pass_role,
+    iam_policy_arn,
+    iam_principal_arn,
+    iam_resource_arns,
     pitr,
     pitr_history,
     restore_encryption,
@@ -45,6 +50,11 @@ PATCHES = (
     embedded_metrics,
     sqs_metrics,
     alarm_evaluation,
+    iam_action_names,
+    iam_principal_arn,
+    iam_resource_arns,
+    iam_pass_role,
+    iam_policy_arn,
 )
 
 
