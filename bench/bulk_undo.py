@@ -187,9 +187,10 @@ def floor(ddb, run: int) -> dict:
 
 
 def proxy(target, port: int, log: Path) -> subprocess.Popen:
-    binary = Path(sys.executable).parent / "microburst"
+    # tools/fault_proxy.py: microburst, forwarding each request as its caller signed it.
     process = subprocess.Popen(
-        [str(binary), "--upstream", target.endpoint, "--port", str(port), "--host", "127.0.0.1"],
+        [sys.executable, str(common.ROOT / "tools" / "fault_proxy.py"), "--upstream", target.endpoint]
+        + ["--port", str(port), "--host", "127.0.0.1"],
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -248,8 +249,8 @@ def regime(name: str) -> dict:
         try:
             _wire(target, probe_dir, endpoint)
             probe = Probe(probe_dir)
-            ddb, logs = common.client(target, "dynamodb"), common.client(target, "logs")
-            floor_ddb = common.client(target, "dynamodb", endpoint=endpoint) if endpoint else ddb
+            ddb, logs = common.client(target, "dynamodb", who="writer"), common.client(target, "logs")
+            floor_ddb = common.client(target, "dynamodb", endpoint=endpoint, who="writer") if endpoint else ddb
             out: dict = {"monitor": [], "naive": [], "floor": [], "latency_monitor": [], "latency_naive": []}
             for table in (MONITOR, NAIVE):  # warm-up, not measured: workers started, proxy connected
                 warm = [{"pk": {"S": f"warm-{i}"}} for i in range(WARM_UP)]

@@ -20,7 +20,7 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
 
-from localaws import launcher  # noqa: E402
+from localaws import launcher, principals  # noqa: E402
 
 NAIVE_HANDLER = """
 import os, boto3
@@ -50,13 +50,19 @@ def local_aws():
         launcher.stop(target)
 
 
-def client(target, service: str, endpoint: str | None = None):
+def client(target, service: str, endpoint: str | None = None, who: str = "root"):
+    """A client of the bench: as the account's root for the floor's set-up and the probes
+    (not ours to measure), or as one of the launcher's principals (``writer``: the
+    application whose writes the monitors undo)."""
+    if who == "root":
+        return principals.root_client(service, endpoint or target.endpoint)
+    keys = principals.load(target.dir)[who]
     return boto3.client(
         service,
         endpoint_url=endpoint or target.endpoint,
         region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
+        aws_access_key_id=keys["access_key_id"],
+        aws_secret_access_key=keys["secret_access_key"],
     )
 
 
@@ -105,7 +111,16 @@ def naive_table(target, table: str, batch_size: int = 100) -> None:
     naive handler on it (no conditions, no marker)."""
     ddb, lam, iam = client(target, "dynamodb"), client(target, "lambda"), client(target, "iam")
     create_table(ddb, table, pitr=True)
-    role = iam.create_role(RoleName=f"{table}-naive", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    role = iam.create_role(RoleName=f"{table}-naive", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    rights = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": f"arn:aws:dynamodb:*:*:table/{table}"}
+        ]
+    }
+    iam.put_role_policy(RoleName=f"{table}-naive", PolicyName="naive", PolicyDocument=json.dumps(rights))
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("naive.py", NAIVE_HANDLER)

@@ -110,8 +110,8 @@ def main(profile: bool) -> dict:
         os.environ.update(
             AWS_ENDPOINT_URL=target.endpoint,
             AWS_DEFAULT_REGION="us-east-1",
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
+            AWS_ACCESS_KEY_ID=common.principals.ROOT_KEY,  # the handler in-process: its code, not IAM
+            AWS_SECRET_ACCESS_KEY=common.principals.ROOT_KEY,
             DDBGUARD_TABLE=TABLE,
             DDBGUARD_MARKER_KEY=key["KeyMetadata"]["KeyId"],
             DDBGUARD_AUDIT_TABLE=f"{TABLE}-audit",

@@ -67,6 +67,7 @@ def _replay(target, record: Path) -> tuple[float, int]:
     """The recorded calls again, from one boto3 process (clients made beforehand)."""
     calls = [json.loads(line) for line in record.read_text().splitlines()]
     clients = {}
+    operator = common.principals.load(target.dir)["operator"]  # the plays' principal
     for call in calls:
         key = (call["service"], call["region"])
         if key not in clients:
@@ -74,8 +75,8 @@ def _replay(target, record: Path) -> tuple[float, int]:
                 call["service"],
                 endpoint_url=target.endpoint,
                 region_name=call["region"],
-                aws_access_key_id="bench",
-                aws_secret_access_key="bench",
+                aws_access_key_id=operator["access_key_id"],
+                aws_secret_access_key=operator["secret_access_key"],
             )
     started = time.perf_counter()
     for call in calls:

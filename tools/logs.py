@@ -25,7 +25,10 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "collections"))
 
+sys.path.insert(0, str(ROOT))
 from ansible_collections.ddbguard.dr.plugins.module_utils import decisions  # noqa: E402
+
+from localaws import launcher, principals  # noqa: E402
 
 
 def inventory(path: str) -> dict:
@@ -43,14 +46,9 @@ def inventory(path: str) -> dict:
 
 def client(variables: dict):
     if variables.get("ddbguard_target") == "local":
-        port = os.environ.get("LOCAL_AWS_PORT", "4566")
-        return boto3.client(
-            "logs",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="ddbguard-logs",
-            aws_secret_access_key="ddbguard-logs",
-        )
+        # The local AWS evaluates IAM: read the logs as its read-only principal.
+        target = launcher.Target.from_env()
+        return principals.client(target.dir, target.endpoint, "auditor", "logs")
     return boto3.client("logs", region_name=(variables.get("ddbguard_aws") or {}).get("region"))
 
 

@@ -17,10 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 
-from localaws import launcher
+from localaws import launcher, principals
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,14 +38,12 @@ class LocalAws:
     def endpoint(self) -> str:
         return self.target.endpoint
 
-    def client(self, service: str, region: str = "us-east-1"):
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+    def client(self, service: str, region: str = "us-east-1", who: str = "tester"):
+        """A client acting as one of the principals the launcher made (localaws/principals.py):
+        ``tester`` (sets up and checks: an administrator of the services we use), ``operator``
+        (what the plays hold), ``writer`` (an application: items only) or ``auditor``
+        (read-only). No test acts as the account's root; the plays act as the operator."""
+        return principals.client(self.target.dir, self.endpoint, who, service, region)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -127,12 +124,13 @@ def report_files(directory: Path) -> list[dict]:
 
 def resources(aws: LocalAws) -> dict[str, list]:
     """What site.yml makes, by kind, as the AWS APIs list them."""
-    backup = aws.client("backup")
+    backup = aws.client("backup", who="auditor")
     return {
-        "tables": sorted(aws.client("dynamodb").list_tables()["TableNames"]),
+        "tables": sorted(aws.client("dynamodb", who="auditor").list_tables()["TableNames"]),
         "vaults": [v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]],
         "dr_vaults": [
-            v["BackupVaultName"] for v in aws.client("backup", "us-west-2").list_backup_vaults()["BackupVaultList"]
+            v["BackupVaultName"]
+            for v in aws.client("backup", "us-west-2", who="auditor").list_backup_vaults()["BackupVaultList"]
         ],
         "recovery_points": [
             p["RecoveryPointArn"]
@@ -140,11 +138,16 @@ def resources(aws: LocalAws) -> dict[str, list]:
             for p in backup.list_recovery_points_by_backup_vault(BackupVaultName=v["BackupVaultName"])["RecoveryPoints"]
         ],
         "plans": [p["BackupPlanName"] for p in backup.list_backup_plans()["BackupPlansList"]],
-        "functions": [f["FunctionName"] for f in aws.client("lambda").list_functions()["Functions"]],
-        "roles": sorted(r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]),
-        "queues": aws.client("sqs").list_queues().get("QueueUrls", []),
-        "topics": [t["TopicArn"] for t in aws.client("sns").list_topics()["Topics"]],
-        "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
-        "log_groups": [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]],
-        "parameters": [p["Name"] for p in aws.client("ssm").describe_parameters()["Parameters"]],
+        "functions": [f["FunctionName"] for f in aws.client("lambda", who="auditor").list_functions()["Functions"]],
+        # The launcher's break-glass role is the account's, not site.yml's (localaws/principals.py).
+        "roles": sorted(
+            r["RoleName"]
+            for r in aws.client("iam", who="auditor").list_roles()["Roles"]
+            if r["RoleName"] != principals.BREAK_GLASS_ROLE
+        ),
+        "queues": aws.client("sqs", who="auditor").list_queues().get("QueueUrls", []),
+        "topics": [t["TopicArn"] for t in aws.client("sns", who="auditor").list_topics()["Topics"]],
+        "alarms": [a["AlarmName"] for a in aws.client("cloudwatch", who="auditor").describe_alarms()["MetricAlarms"]],
+        "log_groups": [g["logGroupName"] for g in aws.client("logs", who="auditor").describe_log_groups()["logGroups"]],
+        "parameters": [p["Name"] for p in aws.client("ssm", who="auditor").describe_parameters()["Parameters"]],
     }

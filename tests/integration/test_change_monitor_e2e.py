@@ -413,10 +413,13 @@ def test_sustained_throttling_loses_nothing(aws, tmp_path):
 
     port = free_port()
     proxy = f"http://127.0.0.1:{port}"
-    binary = Path(sys.executable).parent / "microburst"
     log = (tmp_path / "microburst.log").open("w")
+    # tools/fault_proxy.py: microburst, forwarding each request as its caller signed it.
+    proxy_script = Path(__file__).resolve().parents[2] / "tools" / "fault_proxy.py"
     process = subprocess.Popen(
-        [str(binary), "--upstream", aws.endpoint, "--port", str(port), "--host", "127.0.0.1"], stdout=log, stderr=log
+        [sys.executable, str(proxy_script), "--upstream", aws.endpoint, "--port", str(port), "--host", "127.0.0.1"],
+        stdout=log,
+        stderr=log,
     )
     lam, ddb = aws.client("lambda"), aws.client("dynamodb")
     env = lam.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]

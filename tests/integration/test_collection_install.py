@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from localaws import principals
 from tests.integration.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -123,6 +124,7 @@ def test_ansible_doc_lists_every_module_and_role_from_the_installed_copy(install
 
 def test_a_play_using_only_the_installed_roles_protects_a_table(installed, local_aws):
     _tarball, env, work = installed
+    operator = principals.load(local_aws.target.dir)["operator"]
     play = [
         {
             "name": "Protect a table with the installed collection only",
@@ -134,8 +136,9 @@ def test_a_play_using_only_the_installed_roles_protects_a_table(installed, local
                 "group/ddbguard.dr.aws": {
                     "region": "us-east-1",
                     "endpoint_url": local_aws.endpoint,
-                    "access_key": "installed-test-access-key",
-                    "secret_key": "installed-test-dummy-secret",
+                    # The operator's key (localaws/principals.py): the local AWS evaluates IAM.
+                    "access_key": operator["access_key_id"],
+                    "secret_key": operator["secret_access_key"],
                 }
             },
             "roles": [

@@ -64,7 +64,7 @@ def test_amazon_aws_backup_vault_creates_a_vault_then_reports_no_change(local_aw
         that: [first is changed, second is not changed]
 """
     )
-    local_aws.playbook(str(play))
+    local_aws.playbook(str(play), "-e", "ddbguard_local_principal=tester")  # a vault of any name
 
 
 def test_the_pitr_recovery_period_is_kept(local_aws):

@@ -20,6 +20,8 @@ TARGETS = Path(__file__).resolve().parent / "targets"
 
 
 def run_target(local_aws, name: str, **env: str):
+    # The targets make resources of any name: as the tester, not the operator (localaws/principals.py).
+    env = {"ddbguard_local_principal": "tester", **env}
     run = local_aws.playbook(str(TARGETS / f"{name}.yml"), *[x for k, v in env.items() for x in ("-e", f"{k}={v}")])
     assert run.recap()["failed"] == 0
     return run

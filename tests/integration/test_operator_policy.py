@@ -1,36 +1,72 @@
-"""docs/operator-policy.json is complete: it allows every AWS action that site.yml,
-playbooks/verify.yml and playbooks/teardown.yml call, and it is least-privilege.
+"""docs/operator-policy.json is exactly what the plays need, proven by IAM evaluation.
 
-The calls are recorded by tests/recorder/sitecustomize.py in every Python process of the
-runs (ansible-playbook and each module). The local AWS does not evaluate IAM, so this
-proves the list of actions, not the resource scoping; the scoping is read in the policy.
+The local AWS evaluates IAM (AUTH=true) and the plays run as the operator user, which
+holds this policy and nothing else (localaws/principals.py). Here the emulator also logs
+each evaluation (localaws/iam_log.py) while the plays run: provision, the drill,
+teardown, provision again, and the teardown that deletes the data through the break-glass
+role. Then every logged request of the operator is evaluated again, by ministack's own
+engine, against the policy with one statement taken out, and with one action taken out:
+each statement and each action must be needed by some request of the flow. One removal is
+also run end to end, to show the refusal as the operator meets it.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import copy
 import json
 
 import pytest
 
+from localaws import iam_log, launcher, principals
 from tests import iam_lint
-from tests.integration.conftest import ROOT
+from tests.integration.conftest import ROOT, LocalAws, free_port
 
 pytestmark = pytest.mark.integration
 
 POLICY = json.loads((ROOT / "docs" / "operator-policy.json").read_text())
 RECORDER = ROOT / "tests" / "recorder"
 
-# Actions AWS checks on the operator although no client calls them by that name.
-DEPENDENT = {
-    "iam:PassRole": "CreateFunction passes the execution role; StartBackupJob, CreateBackupSelection the backup role",
-    "kms:CreateGrant": "DynamoDB, AWS Backup and CloudWatch Logs take a grant on the key for the operator",
-    "kms:DescribeKey": "the same services describe the key they are given",
+# Actions the policy must hold that AWS checks on the operator but the local AWS never
+# evaluates: the services use the key or the storage for the operator inside the emulator.
+# Not proven here; named in docs/emulator.md ("Not evaluated here").
+NOT_EVALUATED_HERE = {
+    "kms:CreateGrant": "DynamoDB, AWS Backup and SQS take a grant on the key for the operator",
+    "kms:RetireGrant": "the same services retire it",
+    "kms:GenerateDataKey": "the same services encrypt with the key for the operator",
+    "kms:Decrypt": "the same services decrypt with the key for the operator",
     "backup-storage:MountCapsule": "CreateBackupVault mounts the vault's storage",
-    # A point-in-time restore needs read and write rights on the table it creates.
-    "dynamodb:UpdateItem": "RestoreTableToPointInTime writes the restored table",
-    "dynamodb:BatchWriteItem": "RestoreTableToPointInTime writes the restored table",
-    "dynamodb:Query": "RestoreTableToPointInTime reads the restored table",
+}
+# Actions the policy holds for paths this flow does not take, each with the path. The flow
+# is the local inventory's settings, made once; these are changes to what exists, tags,
+# and settings the local inventory leaves off. The molecule scenarios take some of them
+# (dr_backup locks its vault), as the operator too.
+OTHER_PATHS = {
+    "backup:ListRestoreJobs": "dr_restore finds a restore job it started before (a retried run)",
+    "kms:PutKeyPolicy": "a marker key's policy changes (kms_hmac_key)",
+    "kms:TagResource": "a marker key's tags change (kms_hmac_key)",
+    "kms:UpdateKeyDescription": "a marker key's description changes (kms_hmac_key)",
+    "iam:TagRole": "amazon.aws.iam_role, when the roles' tags change",
+    "iam:UpdateAssumeRolePolicy": "amazon.aws.iam_role, when a trust policy changes",
+    "iam:GetRolePolicy": "amazon.aws.iam_policy, when the monitor's policy exists with other content",
+    "lambda:UpdateFunctionCode": "a new version of the change monitor",
+    "lambda:UpdateFunctionConfiguration": "a monitor setting changes",
+    "lambda:ListTags": "amazon.aws.lambda, when the function has tags to compare",
+    "lambda:TagResource": "amazon.aws.lambda, when its tags change",
+    "lambda:UpdateEventSourceMapping": "a stream-trigger setting changes (lambda_stream_trigger)",
+    "logs:AssociateKmsKey": "a log group made before its key (amazon.aws.cloudwatchlogs_log_group)",
+    "logs:TagResource": "a log group's tags change",
+    "sqs:TagQueue": "a failure queue's tags change",
+    "sqs:ListQueueTags": "community.aws.sqs_queue, when the queue has tags to compare",
+    "sns:Subscribe": "dr_alerts with e-mail subscribers (dr_alerts_emails)",
+    "sns:TagResource": "the topic's tags change",
+    "backup:DeleteBackupVaultAccessPolicy": "a vault policy that does not reserve its removal",
+    "backup:PutBackupVaultLockConfiguration": "dr_backup_vault_lock_mode governance or compliance (molecule dr_backup)",
+    "backup:DeleteBackupVaultLockConfiguration": "a governance lock turned off",
+    "backup:TagResource": "a vault's or a plan's tags change",
+    "backup:UpdateBackupPlan": "the plan's rules change",
+    "backup:DescribeRecoveryPoint": "restore.yml given a recovery point by ARN (dr_restore_recovery_point_arn)",
+    # On a recovery point (RestoreRecoveryPointsWithTheBackupRole); on vaults and plans the flow needs it.
+    "backup:ListTags": "a restore from a recovery point skips the drill's points by their tag",
 }
 # Actions that AWS does not let a policy scope to a resource: "Resource": "*" is their only form.
 UNSCOPABLE = {
@@ -51,53 +87,133 @@ UNSCOPABLE = {
 }
 
 
-def allowed(action: str) -> list[str]:
-    """Sids of the Allow statements whose actions match ``action``."""
-    return [
-        s["Sid"]
-        for s in iam_lint.statements(POLICY)
-        if s["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action, a) for a in iam_lint._list(s["Action"]))
-    ]
+@pytest.fixture(scope="module")
+def local_aws(tmp_path_factory):
+    home = tmp_path_factory.mktemp("localaws")
+    target = launcher.Target(port=free_port(), home=home, iam_log=home / "iam.jsonl")
+    launcher.start(target)
+    yield LocalAws(target)
+    launcher.stop(target)
 
 
 @pytest.fixture(scope="module")
-def recorded(local_aws, tmp_path_factory):
-    # verify.yml's drill restores through the dr_restore role, as playbooks/restore.yml does.
+def flow(local_aws, tmp_path_factory):
+    """The whole flow, once: each API call the plays' processes made (tests/recorder), and
+    each request of the operator as the emulator evaluated it (localaws/iam_log.py)."""
     calls = tmp_path_factory.mktemp("calls") / "calls.txt"
     env = {"PYTHONPATH": str(RECORDER), "DDBGUARD_RECORD_API_CALLS": str(calls)}
     reports = tmp_path_factory.mktemp("reports")
     local_aws.playbook("site.yml", env=env)
     local_aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={reports}", env=env)
+    local_aws.playbook("playbooks/restore.yml", "-e", "dr_restore_table=ddbguard-demo", env=env)
+    local_aws.playbook("playbooks/replay.yml", env=env)
     local_aws.playbook("playbooks/teardown.yml", env=env)
     local_aws.playbook("site.yml", env=env)
-    # The vault policy lets only the break-glass role (the local inventory names it) delete data.
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    role = local_aws.client("iam").create_role(
-        RoleName="ddbguard-break-glass", AssumeRolePolicyDocument=json.dumps(trust)
-    )
-    confirm = {"ddbguard_teardown_confirm": ["ddbguard-demo"], "ddbguard_break_glass_role_arn": role["Role"]["Arn"]}
+    break_glass = principals.load(local_aws.target.dir)["break_glass"]["arn"]
+    confirm = {"ddbguard_teardown_confirm": ["ddbguard-demo"], "ddbguard_break_glass_role_arn": break_glass}
     local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps(confirm), env=env)
-    return set(calls.read_text().split())
+    return set(calls.read_text().split()), local_aws.target.iam_log
 
 
-def test_the_recorder_saw_every_kind_of_call(recorded):
-    services = {action.split(":")[0] for action in recorded}
+@pytest.fixture(scope="module")
+def evaluations(local_aws, flow):
+    """The operator's requests of the whole flow, as the emulator evaluated them."""
+    operator = principals.load(local_aws.target.dir)["operator"]["arn"]
+    unique = {}
+    for line in flow[1].read_text().splitlines():
+        entry = json.loads(line)
+        if entry["principal_arn"] == operator:
+            key = json.dumps({k: v for k, v in entry.items() if k != "decision"}, sort_keys=True)
+            unique.setdefault(key, entry)
+    return list(unique.values())
+
+
+def decide(policy: dict, entry: dict) -> str:
+    from ministack.core.iam_evaluator import evaluate, parse_policy_document
+
+    return evaluate(iam_log.context(entry), [parse_policy_document(policy)]).decision
+
+
+def without(policy: dict, sid: str, action: str | None = None) -> dict:
+    reduced = copy.deepcopy(policy)
+    statements = []
+    for statement in reduced["Statement"]:
+        if statement["Sid"] == sid:
+            if action is None:
+                continue
+            statement["Action"] = [a for a in iam_lint._list(statement["Action"]) if a != action]
+            if not statement["Action"]:
+                continue
+        statements.append(statement)
+    reduced["Statement"] = statements
+    return reduced
+
+
+def needed(evaluations: list[dict], reduced: dict) -> list[str]:
+    """The requests that the whole policy allows and the reduced one refuses."""
+    return [
+        f"{e['action']} on {e['resource_arn']}"
+        for e in evaluations
+        if decide(POLICY, e) == "Allow" and decide(reduced, e) != "Allow"
+    ]
+
+
+def test_the_flow_ran_as_the_operator_across_every_service(evaluations):
+    services = {e["action"].split(":")[0] for e in evaluations}
     assert services >= {"dynamodb", "kms", "iam", "lambda", "logs", "sqs", "ssm", "cloudwatch", "sns", "backup", "sts"}
-    assert {"dynamodb:CreateTable", "dynamodb:PutItem", "backup:StartBackupJob", "backup:DeleteBackupVault"} <= recorded
+    actions = {e["action"] for e in evaluations}
+    assert {"dynamodb:CreateTable", "backup:StartBackupJob", "backup:DeleteBackupVault", "iam:PassRole"} <= actions
 
 
-def test_the_published_policy_allows_every_recorded_action(recorded):
-    missing = sorted(a for a in recorded if not allowed(a))
-    assert missing == [], f"not allowed by docs/operator-policy.json: {' '.join(missing)}"
+def test_the_operator_was_refused_nothing_the_flow_asked(evaluations):
+    refused = sorted({f"{e['action']} on {e['resource_arn']}" for e in evaluations if e["decision"] != "Allow"})
+    assert refused == []
 
 
-def test_the_published_policy_allows_what_aws_checks_besides(recorded):
-    assert sorted(a for a in DEPENDENT if not allowed(a)) == []
+def test_every_statement_is_needed_by_the_flow(evaluations):
+    """Taken out, each statement refuses some request of the flow (a statement of actions the
+    local AWS never evaluates is named in NOT_EVALUATED_HERE instead)."""
+    unneeded = [
+        s["Sid"]
+        for s in iam_lint.statements(POLICY)
+        if s["Effect"] == "Allow"
+        and not set(iam_lint._list(s["Action"])) <= set(NOT_EVALUATED_HERE)
+        and not needed(evaluations, without(POLICY, s["Sid"]))
+    ]
+    assert unneeded == []
+
+
+def test_every_action_is_needed_by_the_flow_or_named_with_its_path(evaluations):
+    """Each action is needed by a request of the flow, or named above with the path that
+    needs it; and nothing named above is in fact needed by the flow (the lists stay exact)."""
+    unneeded = []
+    for statement in iam_lint.statements(POLICY):
+        for action in iam_lint._list(statement["Action"]):
+            if not needed(evaluations, without(POLICY, statement["Sid"], action)):
+                unneeded.append(action)
+    assert sorted(set(unneeded)) == sorted(set(NOT_EVALUATED_HERE) | set(OTHER_PATHS))
+
+
+def test_every_call_of_the_plays_was_evaluated(flow, evaluations):
+    """A call the emulator does not evaluate would be allowed to anyone: none may be left."""
+    recorded, _log = flow
+    evaluated = {e["action"] for e in evaluations}
+    # The break-glass role's deletions, and the calls AWS never evaluates.
+    others = {"backup:DeleteRecoveryPoint", "backup:DeleteBackupVaultAccessPolicy", "sts:GetCallerIdentity"}
+    assert sorted(recorded - evaluated - others) == []
+
+
+def test_a_statement_taken_out_stops_the_play_that_needs_it_with_access_denied(tmp_path):
+    reduced = tmp_path / "operator-policy.json"
+    reduced.write_text(json.dumps(without(POLICY, "PassTheMonitorRolesToLambdaOnly")))
+    target = launcher.Target(port=free_port(), home=tmp_path / "localaws", operator_policy=reduced)
+    launcher.start(target)
+    try:
+        run = LocalAws(target).playbook("site.yml", check=False)
+    finally:
+        launcher.stop(target)
+    assert run.returncode != 0
+    assert "is not authorized to perform: iam:PassRole" in run.stdout, run.stdout[-3000:]
 
 
 def test_the_published_policy_is_least_privilege():

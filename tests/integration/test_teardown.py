@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from localaws import principals
 from tests.integration.conftest import resources
 
 pytestmark = pytest.mark.integration
@@ -117,24 +118,16 @@ def test_deleting_the_data_is_refused_before_anything_without_a_break_glass_prin
     assert refused.returncode != 0 and f"({other} is not one)" in refused.stdout
     # Checked before the first deletion: the audit table, the monitor and everything else stay.
     assert resources(local_aws) == before
-    # The policy itself refuses the deletion to anyone else (the root key here).
-    backup = local_aws.client("backup")
+    # The policy itself refuses the deletion to anyone else (the operator here).
+    backup = local_aws.client("backup", who="operator")
     point = before["recovery_points"][0]
     with pytest.raises(backup.exceptions.ClientError, match="explicit deny in a resource-based policy"):
         backup.delete_recovery_point(BackupVaultName="ddbguard-vault", RecoveryPointArn=point)
 
 
 def test_typing_the_table_name_deletes_the_data_too(local_aws):
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    role = local_aws.client("iam").create_role(
-        RoleName="ddbguard-break-glass", AssumeRolePolicyDocument=json.dumps(trust)
-    )
-    break_glass = role["Role"]["Arn"]
+    # The launcher made the break-glass role; only the operator may assume it (localaws/principals.py).
+    break_glass = principals.load(local_aws.target.dir)["break_glass"]["arn"]
     local_aws.playbook("site.yml", "-e", json.dumps({"dr_backup_break_glass_principal_arns": [break_glass]}))
     wrong = local_aws.playbook(
         "playbooks/teardown.yml", "-e", json.dumps({"ddbguard_teardown_confirm": ["orders"]}), check=False
@@ -146,9 +139,10 @@ def test_typing_the_table_name_deletes_the_data_too(local_aws):
     # and its temporary access key id (ASIA...) appears nowhere, even at -vvv.
     assert "assume_role_arn" in run.stdout
     assert not re.findall(r"ASIA[0-9A-Z]{16}", run.stdout + run.stderr)
-    # Nor the local target's dummy key id: it is the secret's value, which Ansible masks.
-    assert "ddbguard-local-dummy-secret" not in run.stdout + run.stderr
-    assert re.search(r"access_key\W+VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", run.stdout)
+    # Nor the operator's secret key, which Ansible masks wherever it would appear.
+    operator = principals.load(local_aws.target.dir)["operator"]
+    assert operator["secret_access_key"] not in run.stdout + run.stderr
+    assert re.search(r"secret_key\W+VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", run.stdout)
     left = resources(local_aws)
     assert left["tables"] == left["vaults"] == left["dr_vaults"] == left["recovery_points"] == []
     # The keys are kept: copies encrypted with them stay readable.
