@@ -156,7 +156,6 @@ RESOLVERS = {
     "backup": _backup,
     "dynamodb": _dynamodb,
     "monitoring": _cloudwatch,
-    "cloudwatch": _cloudwatch,
     "kms": _kms,
     "lambda": _lambda,
     "sns": _sns,
