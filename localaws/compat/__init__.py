@@ -23,6 +23,7 @@ from localaws.compat import (
     iam_policy_arn,
     iam_principal_arn,
     iam_resource_arns,
+    incremental_export,
     pitr,
     pitr_history,
     restore_encryption,
@@ -41,6 +42,7 @@ PATCHES = (
     backup_plan_versions,
     pitr,
     pitr_history,
+    incremental_export,  # after pitr_history: it reads the history that one keeps
     restore_encryption,  # after pitr_history: it wraps the point-in-time restore that one installs
     streams,
     stream_filter,
