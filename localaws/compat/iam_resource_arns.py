@@ -3,7 +3,8 @@
 On AWS, each action is authorized on the resources the Service Authorization Reference
 names for it: a backup vault, plan or recovery point; the table, topic or key whose ARN
 a tagging call carries; each alarm a CloudWatch call names; the function
-``lambda:CreateFunction`` creates. ministack builds no ARN for these and authorizes them on
+``lambda:CreateFunction`` creates; the stream a DynamoDB Streams call reads (``GetRecords``:
+the stream its shard iterator was issued for). ministack builds no ARN for these and authorizes them on
 ``*``, which a policy scoped to our resources (ours all are) does not match: the operator
 was refused what AWS allows it, and a policy scoped to the wrong resource could not be
 told from a right one.
@@ -152,9 +153,25 @@ def _sns(request: Request, action: str) -> Rule | None:
     return Rule(unquote(arn)) if arn else None
 
 
+def _streams(request: Request, action: str) -> Rule | None:
+    """DynamoDB Streams calls are authorized on the stream; GetRecords on the stream its
+    shard iterator was issued for."""
+    doc = request.json()
+    if action in ("dynamodb:DescribeStream", "dynamodb:GetShardIterator"):
+        arn = doc.get("StreamArn")
+        return Rule(arn) if isinstance(arn, str) and arn else None
+    if action == "dynamodb:GetRecords" and isinstance(doc.get("ShardIterator"), str):
+        from ministack.services.dynamodb_streams import _decode_iterator
+
+        arn = (_decode_iterator(doc["ShardIterator"]) or {}).get("arn")
+        return Rule(arn) if isinstance(arn, str) and arn else None
+    return None
+
+
 RESOLVERS = {
     "backup": _backup,
     "dynamodb": _dynamodb,
+    "dynamodbstreams": _streams,
     "monitoring": _cloudwatch,
     "kms": _kms,
     "lambda": _lambda,

@@ -13,7 +13,10 @@ also run end to end, to show the refusal as the operator meets it.
 from __future__ import annotations
 
 import copy
+import datetime
 import json
+import math
+import time
 
 import pytest
 
@@ -107,12 +110,24 @@ def flow(local_aws, tmp_path_factory):
     local_aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={reports}", env=env)
     local_aws.playbook("playbooks/restore.yml", "-e", "dr_restore_table=ddbguard-demo", env=env)
     local_aws.playbook("playbooks/replay.yml", env=env)
+    local_aws.playbook("playbooks/rollback.yml", "-e", json.dumps(_window_with_a_change(local_aws)), env=env)
     local_aws.playbook("playbooks/teardown.yml", env=env)
     local_aws.playbook("site.yml", env=env)
     break_glass = principals.load(local_aws.target.dir)["break_glass"]["arn"]
     confirm = {"ddbguard_teardown_confirm": ["ddbguard-demo"], "ddbguard_break_glass_role_arn": break_glass}
     local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps(confirm), env=env)
     return set(calls.read_text().split()), local_aws.target.iam_log
+
+
+def _window_with_a_change(aws) -> dict:
+    """A window of whole seconds in which an application created an item (the rollback keeps it)."""
+    start = math.ceil(time.time() + 0.5)
+    time.sleep(max(0.0, start - time.time()))
+    aws.client("dynamodb", who="writer").put_item(TableName="ddbguard-demo", Item={"pk": {"S": "rollback-probe"}})
+    end = start + 2
+    time.sleep(max(0.0, end + 0.5 - time.time()))
+    iso = lambda t: datetime.datetime.fromtimestamp(t, datetime.UTC).isoformat()  # noqa: E731
+    return {"rollback_table": "ddbguard-demo", "rollback_from": iso(start), "rollback_to": iso(end)}
 
 
 @pytest.fixture(scope="module")

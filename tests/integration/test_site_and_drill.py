@@ -273,6 +273,7 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
         "a recovery point restores the table as it was at backup time",
         "copy-back puts the restored canaries back in the live table",
         "a point-in-time restore holds the table as it was at T",
+        "a window of damage is rolled back in place, and a later write kept",
         "DeleteTable is refused by deletion protection",
         "DeleteRecoveryPoint is refused by the vault policy",
         "the DR-region vault holds a copy",
@@ -284,6 +285,9 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
     assert 0 <= rto["p50"] <= rto["p95"] <= rto["max"] < 30 and tiers["item_undo"]["changes"] == 3
     assert tiers["restore_job"]["rto_seconds"] > 0 and tiers["restore_job"]["items_compared"] == 4
     assert tiers["point_in_time"]["rto_seconds"] > 0 and tiers["point_in_time"]["items_compared"] == 3
+    window = tiers["window_rollback"]
+    assert window["rto_seconds"] > 0 and window["items_compared"] == 4 and window["items_rolled_back"] == 3
+    assert window["source"] == "stream"
     assert tiers["protection"] == {"status": "incomplete", "not_run": ["the DR-region vault holds a copy"]}
     assert report["rpo_seconds"] >= 0
     assert {"name", "status", "measured", "target"} <= set(report["checks"][0])

@@ -148,6 +148,22 @@ def test_a_key_named_by_its_alias_is_authorized_on_the_key(monkeypatch):
     assert iam_resource_arns.resolve(request("kms", body={"KeyId": "alias/none"}), "kms:DescribeKey") is None
 
 
+def test_stream_calls_are_authorized_on_the_stream():
+    from ministack.services.dynamodb_streams import _encode_iterator
+
+    stream = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders/stream/2026-12-05T14:00:00.000"
+    for action in ("dynamodb:DescribeStream", "dynamodb:GetShardIterator"):
+        assert (
+            iam_resource_arns.resolve(request("dynamodbstreams", body={"StreamArn": stream}), action).resource == stream
+        )
+    iterator = _encode_iterator("orders", "shardId-1", 0, account_id=ACCOUNT, region="us-east-1", stream_arn=stream)
+    rule = iam_resource_arns.resolve(
+        request("dynamodbstreams", body={"ShardIterator": iterator}), "dynamodb:GetRecords"
+    )
+    assert rule.resource == stream
+    assert iam_resource_arns.resolve(request("dynamodbstreams", body={}), "dynamodb:ListStreams") is None
+
+
 def test_an_event_source_mapping_call_is_authorized_as_its_operation():
     path = "/2015-03-31/event-source-mappings/1234-abcd"
     assert iam_action_names.action_of("lambda", "GET", path) == "lambda:GetEventSourceMapping"

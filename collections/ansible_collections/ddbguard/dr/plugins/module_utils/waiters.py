@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Waiters that botocore lacks, built on amazon.aws' BaseWaiterFactory.
 
-botocore has ``table_exists`` (table ACTIVE) but nothing that waits for a table's SSE
+botocore has ``table_exists`` (table ACTIVE) but nothing that waits for an export, a table's SSE
 change to settle, for point-in-time recovery to leave ENABLING, or for an event source
 mapping to leave Creating/Updating. The factory adds throttling retries to each.
 """
@@ -86,6 +86,20 @@ class DrWaiterFactory(BaseWaiterFactory):
                     dict(state="failure", matcher="path", argument="Status", expected="ABORTED"),
                     dict(state="retry", matcher="path", argument="Status", expected="PENDING"),
                     dict(state="retry", matcher="path", argument="Status", expected="RUNNING"),
+                ],
+            ),
+            export_completed=dict(
+                operation="DescribeExport",
+                delay=5,
+                maxAttempts=720,
+                acceptors=[
+                    dict(
+                        state="success", matcher="path", argument="ExportDescription.ExportStatus", expected="COMPLETED"
+                    ),
+                    dict(state="failure", matcher="path", argument="ExportDescription.ExportStatus", expected="FAILED"),
+                    dict(
+                        state="retry", matcher="path", argument="ExportDescription.ExportStatus", expected="IN_PROGRESS"
+                    ),
                 ],
             ),
             event_source_mapping_settled=dict(

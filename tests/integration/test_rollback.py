@@ -1,0 +1,180 @@
+"""playbooks/rollback.yml on the local AWS, as the operator: a window of a few seconds rolled
+back from the table's stream, exact for every DynamoDB type; a write made after the window's
+end is never clobbered; items created in the window are deleted only when asked; a dry run
+writes nothing; a re-run writes nothing twice; the monitor neither undoes the rollback's
+writes nor is bypassed by them; bad input is refused before any write.
+
+The table protects deletes only, so the modifications and inserts of the window stand, as
+damage that tier 1 lets through does. The tests run in order against one emulator.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import time
+
+import pytest
+from boto3.dynamodb.types import Binary, TypeDeserializer
+
+pytestmark = pytest.mark.integration
+
+TABLE = "rollback-demo"
+TABLES = [{"name": TABLE, "hash_key_name": "pk", "protected_events": ["REMOVE"]}]
+MARKER = "_ddbguard_undo"
+STATE: dict = {}
+
+
+def every_type(n: int) -> dict:
+    """An item holding every DynamoDB type, its values derived from ``n``."""
+    return {
+        "s": {"S": f"text-{n}"},
+        "n": {"N": str(n)},
+        "b": {"B": bytes([n % 256, 1, 2])},
+        "bool": {"BOOL": n % 2 == 0},
+        "null": {"NULL": True},
+        "m": {"M": {"inner": {"S": f"in-{n}"}, "deep": {"M": {"x": {"N": str(n * 2)}}}}},
+        "l": {"L": [{"S": "a"}, {"N": str(n)}, {"L": [{"BOOL": True}]}]},
+        "ss": {"SS": [f"x{n}", f"y{n}"]},
+        "ns": {"NS": [str(n), str(n + 1)]},
+        "bs": {"BS": [bytes([n % 256]), b"\xff"]},
+    }
+
+
+def item(pk: str, n: int) -> dict:
+    return {"pk": {"S": pk}, **every_type(n)}
+
+
+def plain(stored: dict | None) -> dict | None:
+    if stored is None:
+        return None
+    out = {k: TypeDeserializer().deserialize(v) for k, v in stored.items() if k != MARKER}
+    return {k: bytes(v) if isinstance(v, Binary) else v for k, v in out.items()}
+
+
+def live(aws) -> dict[str, dict]:
+    found = aws.client("dynamodb", who="auditor").scan(TableName=TABLE, ConsistentRead=True)["Items"]
+    return {i["pk"]["S"]: plain(i) for i in found}
+
+
+def whole_second(offset: float = 0.0) -> str:
+    """The next whole second (the stream times records to the second), as ISO 8601."""
+    moment = math.ceil(time.time() + offset)
+    while time.time() < moment:
+        time.sleep(0.05)
+    return datetime.datetime.fromtimestamp(moment, datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+def rollback(aws, tmp_path, *, check: bool = True, dry_run: bool = False, **variables):
+    extra = {
+        "rollback_table": TABLE,
+        "rollback_from": STATE["from"],
+        "rollback_to": STATE["to"],
+        "ddbguard_report_dir": str(tmp_path),
+        "ddbguard_tables": TABLES,
+        **variables,
+    }
+    run = aws.playbook(
+        "playbooks/rollback.yml", "-e", json.dumps(extra), *(["--check"] if dry_run else []), check=check
+    )
+    reports = sorted(tmp_path.glob("rollback-*.json"), key=lambda p: p.stat().st_mtime)
+    return run, (json.loads(reports[-1].read_text()) if reports else None)
+
+
+def test_setup(local_aws):
+    local_aws.playbook("site.yml", "-e", json.dumps({"ddbguard_tables": TABLES}))
+    writer = local_aws.client("dynamodb", who="writer")
+    for i in range(6):
+        writer.put_item(TableName=TABLE, Item=item(f"row-{i}", i))
+    STATE["before"] = live(local_aws)
+    STATE["from"] = whole_second(1.0)
+    for i in range(4):  # damage the monitor lets stand: modifications, then inserts
+        writer.put_item(TableName=TABLE, Item=item(f"row-{i}", 100 + i))
+    writer.put_item(TableName=TABLE, Item=item("row-0", 200))  # twice in the window
+    writer.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "row-4"}},
+        UpdateExpression="REMOVE m, ss SET extra = :e",
+        ExpressionAttributeValues={":e": {"S": "bad"}},
+    )
+    for i in range(2):
+        writer.put_item(TableName=TABLE, Item=item(f"new-{i}", 300 + i))
+    writer.delete_item(TableName=TABLE, Key={"pk": {"S": "row-5"}})  # protected: the monitor undoes it
+    time.sleep(2)
+    STATE["to"] = whole_second(1.0)
+    writer.put_item(TableName=TABLE, Item=item("row-3", 999))  # a legitimate write after the window
+    time.sleep(1.5)
+    STATE["damaged"] = live(local_aws)
+    assert STATE["damaged"]["row-0"]["n"] == 200 and STATE["damaged"]["row-5"] == STATE["before"]["row-5"]
+    assert "new-0" in STATE["damaged"] and "extra" in STATE["damaged"]["row-4"]
+
+
+def test_a_dry_run_lists_what_would_change_and_writes_nothing(local_aws, tmp_path):
+    run, report = rollback(local_aws, tmp_path, dry_run=True)
+    assert report["dry_run"] is True and report["source"] == "stream"
+    # row-0, 1, 2, 4 would be put back; row-3 was written after the window; new-0/1 kept;
+    # row-5's delete was undone by the monitor within the window: already as it was.
+    assert report["counts"]["planned"] == 4, report
+    assert report["counts"]["superseded"] == 1 and report["superseded"] == [{"pk": {"S": "row-3"}}]
+    assert report["counts"]["created"] == 2 and report["counts"]["unchanged"] == 1
+    assert live(local_aws) == STATE["damaged"]
+    assert (
+        (tmp_path / next(p.name for p in tmp_path.glob("rollback-*.md")))
+        .read_text()
+        .startswith(f"# Rollback of {TABLE}")
+    )
+
+
+def test_the_window_is_rolled_back_exactly_and_a_later_write_wins(local_aws, tmp_path):
+    _run, report = rollback(local_aws, tmp_path)
+    assert report["counts"]["rolled_back"] == 4 and report["counts"]["superseded"] == 1, report
+    assert report["live_reads"] == 8, "reads are proportional to the damage: one per item changed in the window"
+    time.sleep(2)  # the monitor has seen the rollback's writes: it must leave them
+    after = live(local_aws)
+    for i in (0, 1, 2, 4, 5):
+        assert after[f"row-{i}"] == STATE["before"][f"row-{i}"], f"row-{i}"
+    assert after["row-3"] == plain(item("row-3", 999)), "the write after the window is kept"
+    assert after["new-0"] == plain(item("new-0", 300)), "created items are kept unless asked"
+
+
+def test_a_rerun_writes_nothing_twice(local_aws, tmp_path):
+    before = live(local_aws)
+    _run, report = rollback(local_aws, tmp_path)
+    assert report["counts"]["rolled_back"] == 0 and report["counts"]["unchanged"] == 5, report
+    assert live(local_aws) == before
+
+
+def test_items_created_in_the_window_are_deleted_only_when_asked(local_aws, tmp_path):
+    _run, report = rollback(local_aws, tmp_path, rollback_delete_created=True)
+    assert report["counts"]["deleted"] == 2, report
+    time.sleep(2)
+    after = live(local_aws)
+    assert "new-0" not in after and "new-1" not in after, "the monitor protects deletes, but not these"
+    assert after["row-3"] == plain(item("row-3", 999))
+
+
+def test_the_monitor_still_undoes_a_protected_change_after_the_rollback(local_aws):
+    writer = local_aws.client("dynamodb", who="writer")
+    writer.delete_item(TableName=TABLE, Key={"pk": {"S": "row-1"}})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "row-1" not in live(local_aws):
+        time.sleep(0.1)
+    assert live(local_aws)["row-1"] == STATE["before"]["row-1"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"rollback_to": "2999-01-01T00:00:00Z"}, "window_to must not be in the future"),
+        ({"rollback_from": "yesterday"}, "window_from must be an ISO 8601 time"),
+        ({"rollback_table": "not-in-the-inventory"}, "rollback_table must name a table of ddbguard_tables"),
+        ({"rollback_source": "export"}, "at least 15 minutes"),
+        ({"rollback_from": "2020-01-01T00:00:00Z", "rollback_to": "2020-01-01T00:05:00Z"}, "older than the stream"),
+    ],
+)
+def test_bad_input_is_refused_before_any_write(local_aws, tmp_path, variables, named):
+    before = live(local_aws)
+    run, report = rollback(local_aws, tmp_path, check=False, **variables)
+    assert run.returncode != 0 and named in run.stdout, run.stdout[-2000:]
+    assert report is None and live(local_aws) == before
