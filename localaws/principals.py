@@ -114,6 +114,7 @@ TESTER_POLICY = {
                     "logs",
                     "ssm",
                     "sts",
+                    "s3",
                 )
             ],
             "Resource": "*",

@@ -32,7 +32,9 @@ def main() -> None:
 
     names = compat.install()
     logging.getLogger("localaws").info("AWS compatibility patches installed: %s", ", ".join(names))
-    from localaws import checkpoint, iam_log
+    from localaws import checkpoint, controls, iam_log
+
+    controls.install()
 
     if iam_log.install():
         logging.getLogger("localaws").info("IAM evaluations logged to %s", os.environ["LOCALAWS_IAM_LOG"])

@@ -210,6 +210,9 @@ def install() -> None:
             return original_export(data)
         if (data.get("ExportFormat") or "DYNAMODB_JSON") != "DYNAMODB_JSON":
             return original_export(data)
+        token = data.get("ClientToken")
+        if token and any(d.get("ClientToken") == token for d in ddb._exports.values()):
+            return original_export(data)  # the same request again: the same export, nothing rewritten
         name = ddb._table_name_from_arn(data.get("TableArn") or "")
         table = ddb._tables.get(name) if name else None
         if table is None:

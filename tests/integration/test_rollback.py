@@ -178,3 +178,133 @@ def test_bad_input_is_refused_before_any_write(local_aws, tmp_path, variables, n
     run, report = rollback(local_aws, tmp_path, check=False, **variables)
     assert run.returncode != 0 and named in run.stdout, run.stdout[-2000:]
     assert report is None and live(local_aws) == before
+
+
+# A window of 15 minutes or more comes from incremental exports. The local AWS writes them as
+# AWS does (docs/emulator.md, row 27); its control /_localaws/pitr/age moves the table's
+# point-in-time history into the past, so that the writes a test just made are 20 minutes
+# old and a 15-minute window can be exported without waiting. Run as the tester: the export
+# bucket is not provisioned by site.yml yet, so the operator holds no right on it.
+EXPORTS_TABLE = "rollback-exports"
+BUCKET = "rollback-exports-test"
+AGE = 1200.0
+
+
+def _iso(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _age_history(aws, table: str, seconds: float) -> None:
+    import urllib.request
+
+    url = f"{aws.endpoint}/_localaws/pitr/age?table={table}&seconds={seconds}"
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"")) as answer:  # noqa: S310
+        assert answer.status == 200
+
+
+def _export_rollback(aws, tmp_path, **options):
+    play = tmp_path / "rollback-exports.yml"
+    play.write_text(
+        "- hosts: localhost\n  gather_facts: false\n"
+        "  module_defaults: {group/ddbguard.dr.aws: '{{ ddbguard_aws }}'}\n"
+        "  tasks:\n    - ddbguard.dr.dynamodb_window_rollback: '{{ options }}'\n      register: result\n"
+        "    - ansible.builtin.copy: {content: '{{ result | to_json }}', dest: '"
+        + str(tmp_path / "result.json")
+        + "'}\n"
+        "      check_mode: false\n"
+    )
+    extra = {
+        "options": {"table": EXPORTS_TABLE, "export_bucket": BUCKET, **options},
+        "ddbguard_local_principal": "tester",
+    }
+    run = aws.playbook(str(play), "-e", json.dumps(extra), check=False)
+    return run, (json.loads((tmp_path / "result.json").read_text()) if run.returncode == 0 else None)
+
+
+def test_exports_setup(local_aws):
+    ddb, s3 = local_aws.client("dynamodb"), local_aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    ddb.create_table(
+        TableName=EXPORTS_TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    ddb.update_continuous_backups(
+        TableName=EXPORTS_TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    writer = local_aws.client("dynamodb", who="writer")
+    for i in range(5):
+        writer.put_item(TableName=EXPORTS_TABLE, Item=item(f"row-{i}", i))
+    STATE["exports_before"] = {k: v for k, v in _live(local_aws, EXPORTS_TABLE).items()}
+    time.sleep(1.0)
+    STATE["exports_from"] = time.time() - AGE
+    time.sleep(1.0)
+    for i in range(4):
+        writer.put_item(TableName=EXPORTS_TABLE, Item=item(f"row-{i}", 100 + i))
+    writer.delete_item(TableName=EXPORTS_TABLE, Key={"pk": {"S": "row-4"}})
+    writer.put_item(TableName=EXPORTS_TABLE, Item=item("new-0", 300))
+    writer.put_item(TableName=EXPORTS_TABLE, Item=item("gone-0", 301))  # created and deleted: no line
+    writer.delete_item(TableName=EXPORTS_TABLE, Key={"pk": {"S": "gone-0"}})
+    time.sleep(1.0)
+    _age_history(local_aws, EXPORTS_TABLE, AGE)
+    STATE["exports_to"] = STATE["exports_from"] + 900  # 15 minutes: ends 5 minutes ago
+    writer.put_item(TableName=EXPORTS_TABLE, Item=item("row-3", 999))  # now: after the window
+
+
+def _live(aws, table: str) -> dict[str, dict]:
+    found = aws.client("dynamodb", who="auditor").scan(TableName=table, ConsistentRead=True)["Items"]
+    return {i["pk"]["S"]: plain(i) for i in found}
+
+
+@pytest.mark.parametrize(
+    ("spec", "code"),
+    [
+        ({"from": 0, "to": 600}, "ValidationException"),  # 10 minutes
+        ({"from": 0, "to": 7200}, "InvalidExportTimeException"),  # ends in the future
+        ({"from": -3600, "to": 0}, "InvalidExportTimeException"),  # starts before PITR was on
+    ],
+)
+def test_the_local_aws_applies_the_incremental_export_window_rules(local_aws, spec, code):
+    ddb = local_aws.client("dynamodb")
+    arn = ddb.describe_table(TableName=EXPORTS_TABLE)["Table"]["TableArn"]
+    start = STATE["exports_from"]
+    with pytest.raises(ddb.exceptions.ClientError) as caught:
+        ddb.export_table_to_point_in_time(
+            TableArn=arn,
+            S3Bucket=BUCKET,
+            ExportType="INCREMENTAL_EXPORT",
+            IncrementalExportSpecification={
+                "ExportFromTime": datetime.datetime.fromtimestamp(start + spec["from"], datetime.UTC),
+                "ExportToTime": datetime.datetime.fromtimestamp(start + spec["to"], datetime.UTC),
+            },
+        )
+    assert caught.value.response["Error"]["Code"] == code
+
+
+def test_a_long_window_is_rolled_back_from_an_incremental_export(local_aws, tmp_path):
+    window = {"window_from": _iso(STATE["exports_from"]), "window_to": _iso(STATE["exports_to"])}
+    run, result = _export_rollback(local_aws, tmp_path, **window)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert result["source"] == "export" and len(result["exports"]) == 1
+    counts = result["counts"]
+    # row-0..2 and row-4 put back; row-3 kept (written after the window); new-0 kept (created).
+    assert counts["rolled_back"] == 4 and counts["superseded"] == 1 and counts["created"] == 1, counts
+    assert result["live_reads"] == 6, "one read per item the export holds (gone-0 gives no line)"
+    after = _live(local_aws, EXPORTS_TABLE)
+    for i in (0, 1, 2, 4):
+        assert after[f"row-{i}"] == STATE["exports_before"][f"row-{i}"], f"row-{i}"
+    assert after["row-3"] == plain(item("row-3", 999)) and after["new-0"] == plain(item("new-0", 300))
+    # The export as AWS lays it out.
+    s3 = local_aws.client("s3")
+    export = local_aws.client("dynamodb").describe_export(ExportArn=result["exports"][0])["ExportDescription"]
+    assert export["ExportStatus"] == "COMPLETED" and export["ItemCount"] == 6
+    summary = json.loads(s3.get_object(Bucket=BUCKET, Key=export["ExportManifest"])["Body"].read())
+    assert summary["exportType"] == "INCREMENTAL_EXPORT" and summary["outputView"] == "NEW_AND_OLD_IMAGES"
+    files = s3.get_object(Bucket=BUCKET, Key=summary["manifestFilesS3Key"])["Body"].read().decode().splitlines()
+    assert all(json.loads(f)["dataFileS3Key"].startswith("ddbguard-rollback/AWSDynamoDB/data/") for f in files)
+    # A re-run reuses the export (same client token) and writes nothing twice.
+    run, again = _export_rollback(local_aws, tmp_path, **window)
+    assert again["exports"] == result["exports"] and again["counts"]["rolled_back"] == 0
+    assert again["counts"]["unchanged"] == 4 and _live(local_aws, EXPORTS_TABLE) == after

@@ -96,3 +96,15 @@ def test_the_layout_is_aws_s():
     data = gzip.decompress(objects[files[0]["dataFileS3Key"]]).decode().splitlines()
     assert len(data) == files[0]["itemCount"] == 3
     assert sorted(json.loads(x)["Keys"]["pk"]["S"] for x in data) == ["a", "b", "d"]
+
+
+def test_the_age_control_moves_the_whole_history_back():
+    from localaws import controls
+
+    history = _history()
+    times = [entry[0] for entry in history["log"]]
+    controls.age(history, 1200.0)
+    assert history["enabled_at"] == T0 - 1200.0 and history["base_at"] == T0 - 1200.0
+    assert [entry[0] for entry in history["log"]] == [t - 1200.0 for t in times]
+    found = ie.changes(history, T0 + 10 * MIN - 1200.0, T0 + 30 * MIN - 1200.0)
+    assert len(ie.lines(found, ["pk"], "NEW_AND_OLD_IMAGES")) == 3, "the same lines, only earlier"
