@@ -140,7 +140,19 @@ BREAK_GLASS_POLICY = {
                 "backup:GetBackupVaultNotifications",
             ],
             "Resource": ["arn:aws:backup:*:*:backup-vault:*", "arn:aws:backup:*:*:recovery-point:*"],
-        }
+        },
+        {
+            "Sid": "DeleteTheExportsBucket",
+            "Effect": "Allow",
+            "Action": [
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "s3:DeleteBucket",
+            ],
+            "Resource": ["arn:aws:s3:::ddbguard-exports-*", "arn:aws:s3:::ddbguard-exports-*/*"],
+        },
     ],
 }
 

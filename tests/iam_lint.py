@@ -39,6 +39,12 @@ JUSTIFIED = {
         "takes its credentials because the vault policy refuses that to everyone else; the role's own trust "
         "policy decides who may."
     ),
+    ("operator", "RESOURCE_POLICY_PRIVILEGE_ESCALATION"): (
+        "s3:PutBucketPolicy and s3:PutLifecycleConfiguration on the exports bucket only (ddbguard-exports-*): "
+        "site.yml sets its lifecycle, then its policy, once; that policy denies both, and deleting an export, "
+        "to everyone but the break-glass principals, which parliament cannot see from the identity policy "
+        "(test_iam_enforced.py: the operator is refused them)."
+    ),
     ("operator", "PRIVILEGE_ESCALATION"): (
         "Whoever may create a role and pass it to Lambda can run code with that role's rights: inherent to "
         "provisioning the change monitor. The names are fixed and PassRole goes to lambda and backup only; "

@@ -3,8 +3,9 @@
 On AWS, each action is authorized on the resources the Service Authorization Reference
 names for it: a backup vault, plan or recovery point; the table, topic or key whose ARN
 a tagging call carries; each alarm a CloudWatch call names; the function
-``lambda:CreateFunction`` creates; the stream a DynamoDB Streams call reads (``GetRecords``:
-the stream its shard iterator was issued for). ministack builds no ARN for these and authorizes them on
+``lambda:CreateFunction`` creates; the export ``DescribeExport`` names; the stream a
+DynamoDB Streams call reads (``GetRecords``: the stream its shard iterator was issued for).
+ministack builds no ARN for these and authorizes them on
 ``*``, which a policy scoped to our resources (ours all are) does not match: the operator
 was refused what AWS allows it, and a policy scoped to the wrong resource could not be
 told from a right one.
@@ -71,6 +72,9 @@ def _dynamodb(request: Request, action: str) -> Rule | None:
     doc = request.json()
     if action in ("dynamodb:ListTagsOfResource", "dynamodb:TagResource", "dynamodb:UntagResource"):
         arn = doc.get("ResourceArn")
+        return Rule(arn) if isinstance(arn, str) and arn else None
+    if action == "dynamodb:DescribeExport":
+        arn = doc.get("ExportArn")
         return Rule(arn) if isinstance(arn, str) and arn else None
     target = doc.get("TargetTableName")
     if not isinstance(target, str) or not target:

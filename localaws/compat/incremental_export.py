@@ -191,7 +191,8 @@ def _resolve(request: Request, action: str) -> Rule | None:
     key = doc.get("S3SseKmsKeyId")
     if isinstance(key, str) and key:
         arn = key if key.startswith("arn:") else request.arn("kms", f"key/{key}")
-        checks.append(Check("kms:GenerateDataKey", arn))
+        # S3 asks KMS on the caller's behalf: the key's use carries kms:ViaService.
+        checks.append(Check("kms:GenerateDataKey", arn, {"kms:viaservice": f"s3.{request.region}.amazonaws.com"}))
     return Rule(table, checks=checks)
 
 

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 
 from localaws import launcher, principals
@@ -44,6 +45,19 @@ class LocalAws:
         (what the plays hold), ``writer`` (an application: items only) or ``auditor``
         (read-only). No test acts as the account's root; the plays act as the operator."""
         return principals.client(self.target.dir, self.endpoint, who, service, region)
+
+    def break_glass_client(self, service: str, region: str = "us-east-1"):
+        """A client acting as the break-glass role, which only the operator may assume."""
+        role = principals.load(self.target.dir)["break_glass"]["arn"]
+        creds = self.client("sts", who="operator").assume_role(RoleArn=role, RoleSessionName="tests")["Credentials"]
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -150,4 +164,5 @@ def resources(aws: LocalAws) -> dict[str, list]:
         "alarms": [a["AlarmName"] for a in aws.client("cloudwatch", who="auditor").describe_alarms()["MetricAlarms"]],
         "log_groups": [g["logGroupName"] for g in aws.client("logs", who="auditor").describe_log_groups()["logGroups"]],
         "parameters": [p["Name"] for p in aws.client("ssm", who="auditor").describe_parameters()["Parameters"]],
+        "buckets": [b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]],
     }

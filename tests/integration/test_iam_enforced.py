@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -63,16 +62,7 @@ def test_only_the_monitors_role_may_generate_the_marker(local_aws, provisioned):
         )
         assert "kms:GenerateMac" in message, message
     # A role session that is not the monitor's: the break-glass role, assumed by the operator.
-    break_glass = principals.load(local_aws.target.dir)["break_glass"]["arn"]
-    creds = local_aws.client("sts", who="operator").assume_role(RoleArn=break_glass, RoleSessionName="iam-test")
-    other = boto3.client(
-        "kms",
-        endpoint_url=local_aws.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=creds["Credentials"]["AccessKeyId"],
-        aws_secret_access_key=creds["Credentials"]["SecretAccessKey"],
-        aws_session_token=creds["Credentials"]["SessionToken"],
-    )
+    other = local_aws.break_glass_client("kms")
     refused(other.generate_mac, KeyId=key, Message=b"x", MacAlgorithm="HMAC_SHA_256")
     # And the monitor's role may: its own decisions name marked writes (the drill proves undo with it).
     policy = json.loads(
@@ -131,6 +121,30 @@ def _monitor_policies(local_aws) -> list:
     assert iam.list_attached_role_policies(RoleName=MONITOR)["AttachedPolicies"] == []
     assert docs, "the monitor's role has its inline policy"
     return [parse_policy_document(doc) for doc in docs]
+
+
+def test_only_break_glass_may_delete_an_export_or_change_what_protects_the_exports(local_aws, provisioned):
+    bucket = f"ddbguard-exports-{ACCOUNT}-us-east-1"
+    operator = local_aws.client("s3", who="operator")
+    operator.put_object(Bucket=bucket, Key="ddbguard-rollback/AWSDynamoDB/probe", Body=b"{}")  # as an export writes
+    for who in ("operator", "writer", "tester"):
+        s3 = local_aws.client("s3", who=who)
+        refused(s3.delete_object, Bucket=bucket, Key="ddbguard-rollback/AWSDynamoDB/probe")
+        refused(s3.put_bucket_lifecycle_configuration, Bucket=bucket, LifecycleConfiguration={"Rules": []})
+        refused(s3.delete_bucket_policy, Bucket=bucket)
+        refused(s3.put_bucket_versioning, Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+        refused(s3.delete_bucket, Bucket=bucket)
+    # The bucket is as site.yml left it, read back from the target.
+    auditor = local_aws.client("s3", who="tester")
+    assert auditor.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rules = auditor.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    block = auditor.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    (rule,) = auditor.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["Expiration"]["Days"] == 7 and rule["Status"] == "Enabled"
+    # The break-glass role may.
+    local_aws.break_glass_client("s3").delete_object(Bucket=bucket, Key="ddbguard-rollback/AWSDynamoDB/probe")
 
 
 def test_the_monitors_role_cannot_delete_the_table_its_backups_or_the_vault(local_aws, provisioned):

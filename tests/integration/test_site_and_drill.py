@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 
-import boto3
 import pytest
 
 from localaws import launcher, principals
@@ -374,19 +373,7 @@ def test_a_restart_keeps_everything_and_the_drill_still_passes(local_aws, tmp_pa
 def test_the_drill_fails_and_says_why_when_the_vault_policy_is_missing(local_aws, tmp_path):
     """Only the break-glass principal (the local inventory names it) may remove the policy;
     the launcher made it, and only the operator may assume it (localaws/principals.py)."""
-    role = principals.load(local_aws.target.dir)["break_glass"]["arn"]
-    creds = local_aws.client("sts", who="operator").assume_role(RoleArn=role, RoleSessionName="drill-test")[
-        "Credentials"
-    ]
-    break_glass = boto3.client(
-        "backup",
-        endpoint_url=local_aws.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-    break_glass.delete_backup_vault_access_policy(BackupVaultName="ddbguard-vault")
+    local_aws.break_glass_client("backup").delete_backup_vault_access_policy(BackupVaultName="ddbguard-vault")
     run, report = drill(local_aws, tmp_path, check=False)
     assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
     [check] = [c for c in report["checks"] if c["name"] == "DeleteRecoveryPoint is refused by the vault policy"]

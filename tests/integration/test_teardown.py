@@ -30,6 +30,7 @@ def test_without_confirmation_everything_but_the_data_goes(local_aws):
     assert left["tables"] == [TABLE, f"{TABLE}-ddbguard-audit"]
     assert left["vaults"] == left["dr_vaults"] == ["ddbguard-vault"]
     assert left["recovery_points"] == made["recovery_points"]
+    assert left["buckets"] == made["buckets"] == ["ddbguard-exports-000000000000-us-east-1"], "the exports are data"
     for kind in ("plans", "functions", "roles", "queues", "topics", "alarms", "log_groups", "parameters"):
         assert left[kind] == [], kind
     assert local_aws.playbook("playbooks/teardown.yml").recap()["changed"] == 0
@@ -144,6 +145,6 @@ def test_typing_the_table_name_deletes_the_data_too(local_aws):
     assert operator["secret_access_key"] not in run.stdout + run.stderr
     assert re.search(r"secret_key\W+VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", run.stdout)
     left = resources(local_aws)
-    assert left["tables"] == left["vaults"] == left["dr_vaults"] == left["recovery_points"] == []
+    assert left["tables"] == left["vaults"] == left["dr_vaults"] == left["recovery_points"] == left["buckets"] == []
     # The keys are kept: copies encrypted with them stay readable.
     assert [a for a in local_aws.client("kms").list_aliases()["Aliases"] if a["AliasName"] == "alias/ddbguard"]

@@ -17,7 +17,24 @@ _WITH_PARAMS = os.environ.get("DDBGUARD_RECORD_API_PARAMS") == "1"
 # botocore's signing name -> the IAM prefix, where they differ.
 _IAM_PREFIX = {"monitoring": "cloudwatch"}
 # The operation -> its IAM action, where they differ.
-_IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
+_IAM_ACTION = {
+    "lambda:Invoke": "lambda:InvokeFunction",
+    # S3's operations and its IAM actions, as the Service Authorization Reference pairs them.
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:ListObjectVersions": "s3:ListBucketVersions",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:DeleteObjects": "s3:DeleteObject",
+    "s3:GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
+    "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "s3:PutBucketEncryption": "s3:PutEncryptionConfiguration",
+    "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "s3:PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+    "s3:GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:ListBucketInventoryConfigurations": "s3:GetInventoryConfiguration",
+}
 
 if _PATH:
     import botocore.client

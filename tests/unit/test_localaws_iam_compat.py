@@ -162,6 +162,11 @@ def test_stream_calls_are_authorized_on_the_stream():
     )
     assert rule.resource == stream
     assert iam_resource_arns.resolve(request("dynamodbstreams", body={}), "dynamodb:ListStreams") is None
+    export = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders/export/01700000000000-abcd1234"
+    assert (
+        iam_resource_arns.resolve(request("dynamodb", body={"ExportArn": export}), "dynamodb:DescribeExport").resource
+        == export
+    )
 
 
 def test_an_event_source_mapping_call_is_authorized_as_its_operation():

@@ -152,7 +152,7 @@ import hashlib
 import json
 import math
 import time
-from typing import Any
+from typing import Any, Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -249,7 +249,7 @@ def _batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> list[dict
 
 @DdbguardErrorHandler.common_error_handler("write an item back")
 @AWSRetry.jittered_backoff()
-def _write(client: Any, table: str, entry: rb.Entry, image: dict[str, Any] | None) -> str:
+def _write(client: Any, table: str, entry: rb.Entry, image: Optional[dict[str, Any]]) -> str:
     try:
         if image is None:
             client.delete_item(TableName=table, Key=entry.change.key, **rb.condition(entry))
@@ -268,7 +268,7 @@ class Rollback:
         self.hash_key = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
         self.tally = rb.Tally()
         self.live_reads = 0
-        self.planned: dict[str, dict[str, Any] | None] = {}  # check mode, chained pieces: what later pieces put
+        self.planned: dict[str, Optional[dict[str, Any]]] = {}  # check mode, chained pieces: what later pieces put
         # Chained pieces (newest first): the keys a later piece already counted, and those a
         # write after the window keeps, which no earlier piece may touch. Held only when
         # chained; proportional to the damage.
