@@ -21,12 +21,14 @@ import common
 import core_decision
 import recreation
 import site_runtime
+import window_rollback
 
 BENCHMARKS = {
     "core_decision": core_decision,
     "bulk_undo": bulk_undo,
     "site_runtime": site_runtime,
     "recreation": recreation,
+    "window_rollback": window_rollback,
 }
 PAGE = common.ROOT / "docs" / "benchmarks.md"
 RESULTS = common.ROOT / "bench" / "results"

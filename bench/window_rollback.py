@@ -1,0 +1,172 @@
+"""Rolling back a window at table sizes: is the work proportional to the damage?
+
+For each size, on a fresh local AWS: a table with a stream and point-in-time recovery gets N
+items of about 1 KB (loaded by the account's root: set-up, not measured), then 1 % of them
+are modified by the writer. The table's history is aged 20 minutes (the local target's
+control, docs/emulator.md), and the 15-minute window that holds the damage is rolled back
+from an incremental export with ``ddbguard.dr.dynamodb_window_rollback`` (through
+ansible-playbook, as the tester: the bench's table is not in the inventory), writing
+directly (no monitor on the bench's table). Measured: the module's wall time (the export
+included, which the local AWS computes from its history of every write), the items it read
+from the live table, the module process's peak memory (its RSS, polled every 50 ms), and
+whether every damaged item is back exactly.
+
+The run happens in the controller's module process: there is no worker to measure yet
+(issue 19's distributed run). ``BENCH_ROLLBACK_SIZES`` (comma-separated) overrides the sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import common
+
+SIZES = tuple(int(n) for n in os.environ.get("BENCH_ROLLBACK_SIZES", "10000,100000,1000000").split(","))
+DAMAGE = 0.01
+AGE = 1200.0
+TABLE = "bench-rollback"
+BUCKET = "ddbguard-exports-bench"
+PAD = "x" * 960  # about 1 KB per item
+
+
+def item(i: int, version: int) -> dict:
+    return {"pk": {"S": f"item-{i:08d}"}, "version": {"N": str(version)}, "pad": {"S": PAD}}
+
+
+def write_all(ddb, requests: list[dict], threads: int = 8) -> None:
+    def one(chunk):
+        pending = {TABLE: chunk}
+        while pending:
+            pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    chunks = [requests[i : i + 25] for i in range(0, len(requests), 25)]
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, chunks))
+
+
+def peak_rss(stop: threading.Event, found: list[int]) -> None:
+    """The largest RSS (KB) of the module's process while it runs."""
+    while not stop.is_set():
+        out = subprocess.run(["ps", "-eo", "rss=,args="], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if "AnsiballZ_dynamodb_window_rollback" in line:
+                found.append(int(line.split(None, 1)[0]))
+        time.sleep(0.05)
+
+
+def rollback(target, window: dict) -> tuple[dict, float]:
+    scratch = Path(tempfile.mkdtemp(prefix="bench-rollback-"))
+    play = scratch / "play.yml"
+    play.write_text(
+        "- hosts: localhost\n  gather_facts: false\n"
+        "  module_defaults: {group/ddbguard.dr.aws: '{{ ddbguard_aws }}'}\n"
+        "  tasks:\n    - ddbguard.dr.dynamodb_window_rollback: '{{ options }}'\n      register: result\n"
+        f"    - ansible.builtin.copy: {{content: '{{{{ result | to_json }}}}', dest: '{scratch}/result.json'}}\n"
+    )
+    options = {"table": TABLE, "export_bucket": BUCKET, "batch_size": 100, **window}
+    env = dict(
+        os.environ,
+        LOCAL_AWS_PORT=str(target.port),
+        LOCAL_AWS_HOME=str(target.home),
+        ANSIBLE_CONFIG=str(common.ROOT / "ansible.cfg"),
+    )
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    stop, rss = threading.Event(), []
+    poller = threading.Thread(target=peak_rss, args=(stop, rss))
+    poller.start()
+    try:
+        subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), str(play)]
+            + ["-e", json.dumps({"options": options, "ddbguard_local_principal": "tester"})],
+            cwd=common.ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    finally:
+        stop.set()
+        poller.join()
+    return json.loads((scratch / "result.json").read_text()), (max(rss) / 1024 if rss else 0.0)
+
+
+def one_size(n: int) -> dict:
+    with common.local_aws() as target:
+        root = common.client(target, "dynamodb")
+        common.create_table(root, TABLE, pitr=True)
+        common.client(target, "s3").create_bucket(Bucket=BUCKET)
+        write_all(root, [{"PutRequest": {"Item": item(i, 1)}} for i in range(n)])
+        damaged = list(range(0, n, int(1 / DAMAGE)))
+        time.sleep(1.0)
+        start = time.time() - AGE
+        time.sleep(1.0)
+        write_all(
+            common.client(target, "dynamodb", who="writer"), [{"PutRequest": {"Item": item(i, 2)}} for i in damaged]
+        )
+        time.sleep(1.0)
+        url = f"{target.endpoint}/_localaws/pitr/age?table={TABLE}&seconds={AGE}"
+        urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b"")).close()  # noqa: S310
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"  # noqa: E731
+        result, rss_mb = rollback(target, {"window_from": iso(start), "window_to": iso(start + 900)})
+        exact = 0
+        for first in range(0, len(damaged), 100):
+            keys = [{"pk": item(i, 1)["pk"]} for i in damaged[first : first + 100]]
+            got = root.batch_get_item(RequestItems={TABLE: {"Keys": keys, "ConsistentRead": True}})["Responses"][TABLE]
+            exact += sum(1 for x in got if x["version"]["N"] == "1" and x["pad"]["S"] == PAD)
+        return {
+            "items": n,
+            "damaged": len(damaged),
+            "seconds": result["wall_seconds"],
+            "live_reads": result["live_reads"],
+            "rolled_back": result["counts"]["rolled_back"],
+            "exact": exact,
+            "module_peak_rss_mb": round(rss_mb, 1),
+        }
+
+
+def run() -> dict:
+    return {"sizes": [one_size(n) for n in SIZES], "damage": DAMAGE}
+
+
+def markdown(result: dict) -> str:
+    rows = result["sizes"]
+    lines = [
+        "## Window rollback at table sizes (1 % damaged, from an incremental export)",
+        "",
+        __doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
+        "",
+        "| Items | Damaged | Rollback (s) | s per damaged item (ms) | Live items read | Read / damaged | Back exactly | Module peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['items']:,} | {r['damaged']:,} | {r['seconds']:.1f} | {1000 * r['seconds'] / r['damaged']:.2f} "
+            f"| {r['live_reads']:,} | {r['live_reads'] / r['damaged']:.2f} | {r['exact']:,} | {r['module_peak_rss_mb']:.1f} |"
+        )
+    small, large = rows[0], rows[-1]
+    per = [r["seconds"] / r["damaged"] for r in rows]
+    memory = large["module_peak_rss_mb"] / small["module_peak_rss_mb"] if small["module_peak_rss_mb"] else float("nan")
+    lines += [
+        "",
+        "| Goal | Measured | Holds |",
+        "|---|---|---|",
+        f"| live items read ≤ 2× the damaged items | {max(r['live_reads'] / r['damaged'] for r in rows):.2f}× | "
+        f"{'yes' if all(r['live_reads'] <= 2 * r['damaged'] for r in rows) else '**no**'} |",
+        f"| controller memory flat within 20 % ({small['items']:,} to {large['items']:,} items) | {memory:.2f}× | "
+        f"{'yes' if memory <= 1.2 else '**no**'} |",
+        f"| time per damaged item flat within 2× across sizes | {max(per) / min(per):.2f}× | "
+        f"{'yes' if max(per) / min(per) <= 2 else '**no**'} |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1))
