@@ -88,8 +88,11 @@ def test_a_dry_run_shows_each_item_and_writes_nothing(local_aws, tmp_path):
     run, report = restore(
         local_aws, tmp_path, dr_restore_from_table=f"{TABLE}-at-t", dr_restore_mode="copy-diff", dry_run=True
     )
-    planned = {i["key"]["pk"]["S"] for i in report["items"] if i["outcome"] == "planned"}
-    assert planned == {"row-0", "row-1", "row-2"} and 'copy {"pk": {"S": "row-0"}}: planned' in run.stdout
+    planned = {i["key"]["pk"]["S"] for i in report["sample"] if i["outcome"] == "planned"}
+    assert planned == {"row-0", "row-1", "row-2"}
+    # One summary line on the console, not a line per item.
+    assert "Would copy back" in run.stdout and "planned 3" in run.stdout
+    assert 'copy {"pk": {"S": "row-0"}}' not in run.stdout
     assert items(local_aws)["row-0"] == "666"
 
 
@@ -97,6 +100,10 @@ def test_copy_diff_puts_the_damaged_items_back_through_the_monitor(local_aws, tm
     _run, report = restore(local_aws, tmp_path, dr_restore_from_table=f"{TABLE}-at-t", dr_restore_mode="copy-diff")
     assert report["through_monitor"] == f"{TABLE}-change-monitor"
     assert report["counts"]["copied"] == 3 and report["counts"]["superseded"] == 0
+    assert report["superseded"] == [] and len(report["sample"]) == 4  # the 3 copies first, then row-3 unchanged
+    assert [s["action"] for s in report["sample"]] == ["copy", "copy", "copy", "unchanged"]
+    [markdown] = tmp_path.glob("restore-*.md")
+    assert "| copied | 3 |" in markdown.read_text() and markdown.with_suffix(".json").exists()
     time.sleep(3)  # the monitor sees the copy-back; it must not undo it
     assert items(local_aws) == {"row-0": "1", "row-1": "1", "row-2": "1", "row-3": "1", "late": "7"}
 
@@ -112,6 +119,8 @@ def test_copy_diff_deletes_what_the_restored_table_lacks_only_when_asked(local_a
         dr_restore_delete_missing=True,
     )
     assert report["counts"]["deleted"] == 1
+    # Two runs on the same table: two reports side by side, the first one not overwritten.
+    assert len(list(tmp_path.glob("restore-*.json"))) == 2 and len(list(tmp_path.glob("restore-*.md"))) == 2
     time.sleep(3)  # REMOVE is protected: the monitor must recognise its own delete
     assert "late" not in items(local_aws)
 
@@ -136,7 +145,7 @@ def test_a_recovery_point_restore_copies_back_the_keys_given(local_aws, tmp_path
     )
     assert report["source"] == "recovery-point" and report["recovery_point_arn"].startswith("arn:aws:backup:")
     assert report["counts"]["copied"] == 1
-    assert report["items"] == [{"key": {"pk": {"S": "row-3"}}, "action": "copy", "outcome": "applied"}]
+    assert report["sample"] == [{"key": {"pk": {"S": "row-3"}}, "action": "copy", "outcome": "applied"}]
     settled = items(local_aws)
     assert settled["row-3"] == "1" and settled["row-2"] == "999", "only the keys given are copied back"
     STATE["point"] = report["recovery_point_arn"]
@@ -176,7 +185,7 @@ def test_a_drills_recovery_point_and_its_canaries_never_serve_an_operators_resto
         dr_restore_target=f"{TABLE}-drill-rp",
         dr_restore_mode="copy-diff",
     )
-    excluded = [i for i in report["items"] if i["action"] == "excluded"]
+    excluded = [i for i in report["sample"] if i["action"] == "excluded"]
     assert excluded == [{"key": {"pk": {"S": canary}}, "action": "excluded", "outcome": "excluded"}]
     assert report["counts"]["excluded"] == 1
     assert items(local_aws)[canary] == "2", "a canary was copied into the live table"

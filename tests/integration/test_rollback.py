@@ -118,6 +118,7 @@ def test_a_dry_run_lists_what_would_change_and_writes_nothing(local_aws, tmp_pat
     assert report["counts"]["planned"] == 4, report
     assert report["counts"]["superseded"] == 1 and report["superseded"] == [{"pk": {"S": "row-3"}}]
     assert report["counts"]["created"] == 2 and report["counts"]["unchanged"] == 1
+    assert "Would roll back" in run.stdout and "planned 4" in run.stdout and "superseded 1" in run.stdout
     assert live(local_aws) == STATE["damaged"]
     assert (
         (tmp_path / next(p.name for p in tmp_path.glob("rollback-*.md")))

@@ -97,3 +97,11 @@ def counts(entries: list[dict[str, Any]]) -> dict[str, int]:
         else:
             out[outcome] += 1
     return out
+
+
+def sample(entries: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    """At most ``size`` entries that were not superseded, for a report: the writes and
+    exclusions first (what an operator checks), then unchanged keys; keys in DynamoDB JSON."""
+    others = [e for e in entries if e["outcome"] != "superseded"]
+    ordered = [e for e in others if e["action"] != UNCHANGED] + [e for e in others if e["action"] == UNCHANGED]
+    return [{"key": itm.from_wire(e["key"]), "action": e["action"], "outcome": e["outcome"]} for e in ordered[:size]]

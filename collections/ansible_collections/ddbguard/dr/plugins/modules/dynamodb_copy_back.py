@@ -61,6 +61,13 @@ options:
     description: Writes per invocation of the monitor.
     type: int
     default: 50
+  sample_size:
+    description:
+      - How many of the keys that were neither superseded nor unchanged the result lists
+        (copies, deletes, exclusions, planned writes; then unchanged keys if room is left).
+        The superseded keys are always listed in full. Bounds the result at any table size.
+    type: int
+    default: 20
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -78,8 +85,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-items:
-  description: One entry per key considered.
+superseded:
+  description: Every key whose write a newer write won (the live item had changed since the plan), in DynamoDB JSON.
+  returned: always
+  type: list
+  elements: dict
+sample:
+  description:
+    - At most O(sample_size) of the other keys considered, the writes first, then unchanged keys.
   returned: always
   type: list
   elements: dict
@@ -87,7 +100,7 @@ items:
     key: {description: The key (DynamoDB JSON)., type: dict, returned: always}
     action: {description: "copy, delete, unchanged or excluded.", type: str, returned: always}
     outcome:
-      description: "applied, superseded (a newer write won), unchanged, or planned (check mode)."
+      description: "applied, unchanged, excluded, or planned (check mode)."
       type: str
       returned: always
 counts:
@@ -117,6 +130,7 @@ ARGUMENT_SPEC = dict(
     ignore_attributes=dict(type="list", elements="str", default=["_ddbguard_undo"]),
     monitor_function=dict(type="str", default=""),
     batch_size=dict(type="int", default=50),
+    sample_size=dict(type="int", default=20),
 )
 SUPPORTS_CHECK_MODE = True
 
@@ -133,6 +147,8 @@ def validate(params: dict[str, Any]) -> list[str]:
             problems.append(f"keys: {key!r} is not a key in DynamoDB JSON such as {{'pk': {{'S': 'x'}}}}")
     if not 1 <= params["batch_size"] <= 500:
         problems.append(f"batch_size must be 1-500, got {params['batch_size']}")
+    if not 0 <= params["sample_size"] <= 1000:
+        problems.append(f"sample_size must be 0-1000, got {params['sample_size']}")
     return problems
 
 
@@ -217,9 +233,13 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     )
     entries += [{"key": keys[kid], "action": cb.EXCLUDED, "image": None, "expected": None} for kid in sorted(excluded)]
     _apply(module, client, entries)
-    report = [{"key": itm.from_wire(e["key"]), "action": e["action"], "outcome": e["outcome"]} for e in entries]
     tally = cb.counts(entries)
-    return dict(changed=bool(tally["copied"] or tally["deleted"] or tally["planned"]), items=report, counts=tally)
+    return dict(
+        changed=bool(tally["copied"] or tally["deleted"] or tally["planned"]),
+        counts=tally,
+        superseded=[itm.from_wire(e["key"]) for e in entries if e["outcome"] == "superseded"],
+        sample=cb.sample(entries, params["sample_size"]),
+    )
 
 
 def main() -> None:
