@@ -172,6 +172,12 @@ def test_the_monitor_still_undoes_a_protected_change_after_the_rollback(local_aw
         ({"rollback_table": "not-in-the-inventory"}, "rollback_table must name a table of ddbguard_tables"),
         ({"rollback_source": "export"}, "at least 15 minutes"),
         ({"rollback_from": "2020-01-01T00:00:00Z", "rollback_to": "2020-01-01T00:05:00Z"}, "older than the stream"),
+        ({"rollback_from": "2026-12-01T10:05:00Z", "rollback_to": "2026-12-01T10:00:00Z"}, "must be after window_from"),
+        ({"rollback_export_bucket": "someone-elses-bucket"}, "rollback_export_bucket must be the exports bucket"),
+        (
+            {"rollback_from": "2020-01-01T00:00:00Z", "rollback_to": "2020-01-01T00:20:00Z"},
+            "is before the earliest restorable time",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_any_write(local_aws, tmp_path, variables, named):
