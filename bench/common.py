@@ -10,8 +10,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -166,3 +168,66 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
     return ordered[rank]
+
+
+def write_all(ddb, table: str, requests: list[dict], threads: int = 8) -> None:
+    """BatchWriteItem of ``requests`` into ``table``, 25 at a time on ``threads`` threads."""
+
+    def one(chunk):
+        pending = {table: chunk}
+        while pending:
+            pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    chunks = [requests[i : i + 25] for i in range(0, len(requests), 25)]
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, chunks))
+
+
+def peak_rss(stop: threading.Event, found: list[int], needle: str) -> None:
+    """The RSS (KB) of every process whose command line holds ``needle`` (a module's
+    AnsiballZ file), polled every 50 ms until ``stop``: ``max(found)`` is its peak."""
+    while not stop.is_set():
+        out = subprocess.run(["ps", "-eo", "rss=,args="], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if needle in line:
+                found.append(int(line.split(None, 1)[0]))
+        time.sleep(0.05)
+
+
+def run_module(target, module: str, options: dict, principal: str = "tester") -> tuple[dict, float, float]:
+    """One task of ``ddbguard.dr.<module>`` through ansible-playbook, acting as ``principal``:
+    its result, the module process's peak RSS (MB, polled every 50 ms) and the playbook's
+    wall seconds (Ansible's start included)."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"bench-{module}-"))
+    play = scratch / "play.yml"
+    play.write_text(
+        "- hosts: localhost\n  gather_facts: false\n"
+        "  module_defaults: {group/ddbguard.dr.aws: '{{ ddbguard_aws }}'}\n"
+        f"  tasks:\n    - ddbguard.dr.{module}: '{{{{ options }}}}'\n      register: result\n"
+        f"    - ansible.builtin.copy: {{content: '{{{{ result | to_json }}}}', dest: '{scratch}/result.json'}}\n"
+    )
+    env = dict(
+        os.environ,
+        LOCAL_AWS_PORT=str(target.port),
+        LOCAL_AWS_HOME=str(target.home),
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+    )
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    stop, rss = threading.Event(), []
+    poller = threading.Thread(target=peak_rss, args=(stop, rss, f"AnsiballZ_{module}"))
+    poller.start()
+    began = time.monotonic()
+    try:
+        subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), str(play)]
+            + ["-e", json.dumps({"options": options, "ddbguard_local_principal": principal})],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    finally:
+        seconds = time.monotonic() - began
+        stop.set()
+        poller.join()
+    return json.loads((scratch / "result.json").read_text()), (max(rss) / 1024 if rss else 0.0), seconds

@@ -18,6 +18,7 @@ import sys
 
 import bulk_undo
 import common
+import copy_back
 import core_decision
 import recreation
 import site_runtime
@@ -29,6 +30,7 @@ BENCHMARKS = {
     "site_runtime": site_runtime,
     "recreation": recreation,
     "window_rollback": window_rollback,
+    "copy_back": copy_back,
 }
 PAGE = common.ROOT / "docs" / "benchmarks.md"
 RESULTS = common.ROOT / "bench" / "results"

@@ -11,22 +11,18 @@ included, which the local AWS computes from its history of every write), the ite
 from the live table, the module process's peak memory (its RSS, polled every 50 ms), and
 whether every damaged item is back exactly.
 
-The run happens in the controller's module process: there is no worker to measure yet
-(issue 19's distributed run). ``BENCH_ROLLBACK_SIZES`` (comma-separated) overrides the sizes.
+The floor: the same requests by a plain boto3 client on the same table, right after (one
+BatchGetItem per 100 damaged keys, one conditional PutItem per damaged item), which tells
+the local AWS's own cost per request at that size. The run happens in the controller's
+module process: there is no worker to measure yet (issue 19's distributed run). ``BENCH_ROLLBACK_SIZES`` (comma-separated) overrides the sizes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import common
 
@@ -42,60 +38,28 @@ def item(i: int, version: int) -> dict:
     return {"pk": {"S": f"item-{i:08d}"}, "version": {"N": str(version)}, "pad": {"S": PAD}}
 
 
-def write_all(ddb, requests: list[dict], threads: int = 8) -> None:
-    def one(chunk):
-        pending = {TABLE: chunk}
-        while pending:
-            pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-
-    chunks = [requests[i : i + 25] for i in range(0, len(requests), 25)]
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(one, chunks))
-
-
-def peak_rss(stop: threading.Event, found: list[int]) -> None:
-    """The largest RSS (KB) of the module's process while it runs."""
-    while not stop.is_set():
-        out = subprocess.run(["ps", "-eo", "rss=,args="], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if "AnsiballZ_dynamodb_window_rollback" in line:
-                found.append(int(line.split(None, 1)[0]))
-        time.sleep(0.05)
-
-
 def rollback(target, window: dict) -> tuple[dict, float]:
-    scratch = Path(tempfile.mkdtemp(prefix="bench-rollback-"))
-    play = scratch / "play.yml"
-    play.write_text(
-        "- hosts: localhost\n  gather_facts: false\n"
-        "  module_defaults: {group/ddbguard.dr.aws: '{{ ddbguard_aws }}'}\n"
-        "  tasks:\n    - ddbguard.dr.dynamodb_window_rollback: '{{ options }}'\n      register: result\n"
-        f"    - ansible.builtin.copy: {{content: '{{{{ result | to_json }}}}', dest: '{scratch}/result.json'}}\n"
-    )
     options = {"table": TABLE, "export_bucket": BUCKET, "batch_size": 100, **window}
-    env = dict(
-        os.environ,
-        LOCAL_AWS_PORT=str(target.port),
-        LOCAL_AWS_HOME=str(target.home),
-        ANSIBLE_CONFIG=str(common.ROOT / "ansible.cfg"),
-    )
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    stop, rss = threading.Event(), []
-    poller = threading.Thread(target=peak_rss, args=(stop, rss))
-    poller.start()
-    try:
-        subprocess.run(
-            [str(Path(sys.executable).parent / "ansible-playbook"), str(play)]
-            + ["-e", json.dumps({"options": options, "ddbguard_local_principal": "tester"})],
-            cwd=common.ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    finally:
-        stop.set()
-        poller.join()
-    return json.loads((scratch / "result.json").read_text()), (max(rss) / 1024 if rss else 0.0)
+    result, rss_mb, _seconds = common.run_module(target, "dynamodb_window_rollback", options)
+    return result, rss_mb
+
+
+def floor(ddb, damaged: list[int]) -> float:
+    """The same requests as the rollback's, by a plain client on the same table, after it:
+    one BatchGetItem per 100 damaged keys and one conditional PutItem per damaged item (the
+    image it already holds, so the table is left as it is). Seconds."""
+    began = time.monotonic()
+    for first in range(0, len(damaged), 100):
+        keys = [{"pk": item(i, 1)["pk"]} for i in damaged[first : first + 100]]
+        ddb.batch_get_item(RequestItems={TABLE: {"Keys": keys, "ConsistentRead": True}})
+        for i in damaged[first : first + 100]:
+            ddb.put_item(
+                TableName=TABLE,
+                Item=item(i, 1),
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={":v": {"N": "1"}},
+            )
+    return time.monotonic() - began
 
 
 def one_size(n: int) -> dict:
@@ -103,13 +67,15 @@ def one_size(n: int) -> dict:
         root = common.client(target, "dynamodb")
         common.create_table(root, TABLE, pitr=True)
         common.client(target, "s3").create_bucket(Bucket=BUCKET)
-        write_all(root, [{"PutRequest": {"Item": item(i, 1)}} for i in range(n)])
+        common.write_all(root, TABLE, [{"PutRequest": {"Item": item(i, 1)}} for i in range(n)])
         damaged = list(range(0, n, int(1 / DAMAGE)))
         time.sleep(1.0)
         start = time.time() - AGE
         time.sleep(1.0)
-        write_all(
-            common.client(target, "dynamodb", who="writer"), [{"PutRequest": {"Item": item(i, 2)}} for i in damaged]
+        common.write_all(
+            common.client(target, "dynamodb", who="writer"),
+            TABLE,
+            [{"PutRequest": {"Item": item(i, 2)}} for i in damaged],
         )
         time.sleep(1.0)
         url = f"{target.endpoint}/_localaws/pitr/age?table={TABLE}&seconds={AGE}"
@@ -121,9 +87,11 @@ def one_size(n: int) -> dict:
             keys = [{"pk": item(i, 1)["pk"]} for i in damaged[first : first + 100]]
             got = root.batch_get_item(RequestItems={TABLE: {"Keys": keys, "ConsistentRead": True}})["Responses"][TABLE]
             exact += sum(1 for x in got if x["version"]["N"] == "1" and x["pad"]["S"] == PAD)
+        floor_seconds = floor(common.client(target, "dynamodb", who="tester"), damaged)
         return {
             "items": n,
             "damaged": len(damaged),
+            "floor_seconds": round(floor_seconds, 3),
             "seconds": result["wall_seconds"],
             "export_seconds": result["export_seconds"],
             "live_reads": result["live_reads"],
@@ -145,19 +113,21 @@ def markdown(result: dict) -> str:
         __doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
         "",
         "| Items | Damaged | Rollback (s) | of which the export (s) | ms per damaged item | the rest, ms per damaged item "
-        "| Live items read | Read / damaged | Back exactly | Module peak RSS (MB) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| floor, ms per damaged item | Live items read | Read / damaged | Back exactly | Module peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         rest = r["seconds"] - r.get("export_seconds", 0.0)
         lines.append(
             f"| {r['items']:,} | {r['damaged']:,} | {r['seconds']:.1f} | {r.get('export_seconds', 0.0):.1f} "
             f"| {1000 * r['seconds'] / r['damaged']:.2f} | {1000 * rest / r['damaged']:.2f} "
+            f"| {1000 * r.get('floor_seconds', float('nan')) / r['damaged']:.2f} "
             f"| {r['live_reads']:,} | {r['live_reads'] / r['damaged']:.2f} | {r['exact']:,} | {r['module_peak_rss_mb']:.1f} |"
         )
     small, large = rows[0], rows[-1]
     per = [r["seconds"] / r["damaged"] for r in rows]
     rest_per = [(r["seconds"] - r.get("export_seconds", 0.0)) / r["damaged"] for r in rows]
+    over_floor = [(r["seconds"] - r.get("export_seconds", 0.0)) / r["floor_seconds"] for r in rows]
     memory = large["module_peak_rss_mb"] / small["module_peak_rss_mb"] if small["module_peak_rss_mb"] else float("nan")
     lines += [
         "",
@@ -171,6 +141,9 @@ def markdown(result: dict) -> str:
         f"{'yes' if max(per) / min(per) <= 2 else '**no**'} |",
         f"| (read with it) the same without the export's wait | {max(rest_per) / min(rest_per):.2f}× | "
         f"{'yes' if max(rest_per) / min(rest_per) <= 2 else '**no**'} |",
+        f"| (read with it) the rest against the floor at each size ({', '.join(f'{x:.2f}×' for x in over_floor)}), "
+        f"flat within 2× | {max(over_floor) / min(over_floor):.2f}× | "
+        f"{'yes' if max(over_floor) / min(over_floor) <= 2 else '**no**'} |",
     ]
     return "\n".join(lines) + "\n"
 
