@@ -103,7 +103,8 @@ def floor(ddb) -> dict:
                     ddb.put_item(
                         TableName=LIVE,
                         Item=image,
-                        ConditionExpression="version = :v AND pad = :p",
+                        ConditionExpression="#v = :v AND #p = :p",
+                        ExpressionAttributeNames={"#v": "version", "#p": "pad"},
                         ExpressionAttributeValues={":v": current["version"], ":p": current["pad"]},
                     )
                     written += 1
@@ -126,7 +127,7 @@ def floor(ddb) -> dict:
 
 
 def run() -> dict:
-    with common.local_aws() as target:
+    with common.local_aws(periodic_saves=False) as target:
         root = common.client(target, "dynamodb")
         small_damaged = tables(target, ITEMS // 10, f"{RESTORED}-small", f"{LIVE}-small")
         small = module_run(target, ITEMS // 10, f"{RESTORED}-small", f"{LIVE}-small", small_damaged)

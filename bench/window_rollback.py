@@ -14,7 +14,9 @@ whether every damaged item is back exactly.
 The floor: the same requests by a plain boto3 client on the same table, right after (one
 BatchGetItem per 100 damaged keys, one conditional PutItem per damaged item), which tells
 the local AWS's own cost per request at that size. The run happens in the controller's
-module process: there is no worker to measure yet (issue 19's distributed run). ``BENCH_ROLLBACK_SIZES`` (comma-separated) overrides the sizes.
+module process: there is no worker to measure yet (issue 19's distributed run). The local
+AWS saves its state only when it stops (``bench/common.py``, ``local_aws``): its periodic
+save of a million-item table stalled every request for seconds. ``BENCH_ROLLBACK_SIZES`` (comma-separated) overrides the sizes.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def floor(ddb, damaged: list[int]) -> float:
 
 
 def one_size(n: int) -> dict:
-    with common.local_aws() as target:
+    with common.local_aws(periodic_saves=False) as target:
         root = common.client(target, "dynamodb")
         common.create_table(root, TABLE, pitr=True)
         common.client(target, "s3").create_bucket(Bucket=BUCKET)
