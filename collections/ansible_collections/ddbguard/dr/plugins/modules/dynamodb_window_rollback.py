@@ -146,7 +146,7 @@ wall_seconds:
   type: float
 export_seconds:
   description:
-    - Of O(wall_seconds), the seconds spent waiting for the incremental exports, from asking
+    - Of RV(wall_seconds), the seconds spent waiting for the incremental exports, from asking
       for each to its completion (0 for a window read from the stream). DynamoDB's own time,
       which does not depend on how much was damaged.
   returned: always
