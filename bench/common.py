@@ -82,8 +82,8 @@ def client(target, service: str, endpoint: str | None = None, who: str = "root")
     )
 
 
-def provision(target, table: str, **extra) -> None:
-    """site.yml for ``table`` (its monitor protects deletes)."""
+def ansible_playbook(target, *args: str) -> None:
+    """ansible-playbook of this venv against ``target``, from the project's root, quietly."""
     env = dict(
         os.environ,
         LOCAL_AWS_PORT=str(target.port),
@@ -91,17 +91,22 @@ def provision(target, table: str, **extra) -> None:
         ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
     )
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    variables = {
-        "ddbguard_tables": [{"name": table, "hash_key_name": "pk", "monitor_protected_events": ["REMOVE"]}],
-        **extra,
-    }
     subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "site.yml", "-e", json.dumps(variables)],
+        [str(Path(sys.executable).parent / "ansible-playbook"), *args],
         cwd=ROOT,
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
     )
+
+
+def provision(target, table: str, **extra) -> None:
+    """site.yml for ``table`` (its monitor protects deletes)."""
+    variables = {
+        "ddbguard_tables": [{"name": table, "hash_key_name": "pk", "monitor_protected_events": ["REMOVE"]}],
+        **extra,
+    }
+    ansible_playbook(target, "site.yml", "-e", json.dumps(variables))
 
 
 def create_table(ddb, table: str, stream: bool = True, sort_key: str = "", pitr: bool = False) -> None:
@@ -220,25 +225,13 @@ def run_module(target, module: str, options: dict, principal: str = "tester") ->
         f"  tasks:\n    - ddbguard.dr.{module}: '{{{{ options }}}}'\n      register: result\n"
         f"    - ansible.builtin.copy: {{content: '{{{{ result | to_json }}}}', dest: '{scratch}/result.json'}}\n"
     )
-    env = dict(
-        os.environ,
-        LOCAL_AWS_PORT=str(target.port),
-        LOCAL_AWS_HOME=str(target.home),
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-    )
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     stop, rss = threading.Event(), []
     poller = threading.Thread(target=peak_rss, args=(stop, rss, f"AnsiballZ_{module}"))
     poller.start()
     began = time.monotonic()
     try:
-        subprocess.run(
-            [str(Path(sys.executable).parent / "ansible-playbook"), str(play)]
-            + ["-e", json.dumps({"options": options, "ddbguard_local_principal": principal})],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
+        ansible_playbook(
+            target, str(play), "-e", json.dumps({"options": options, "ddbguard_local_principal": principal})
         )
     finally:
         seconds = time.monotonic() - began
