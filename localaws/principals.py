@@ -115,6 +115,7 @@ TESTER_POLICY = {
                     "ssm",
                     "sts",
                     "s3",
+                    "states",
                 )
             ],
             "Resource": "*",

@@ -28,6 +28,7 @@ from localaws.compat import (
     pitr_history,
     restore_encryption,
     sqs_metrics,
+    stepfunctions_role,
     stream_filter,
     stream_trigger,
     streams,
@@ -57,6 +58,7 @@ PATCHES = (
     iam_resource_arns,
     iam_pass_role,
     iam_policy_arn,
+    stepfunctions_role,
 )
 
 

@@ -4,7 +4,8 @@ On AWS, each action is authorized on the resources the Service Authorization Ref
 names for it: a backup vault, plan or recovery point; the table, topic or key whose ARN
 a tagging call carries; each alarm a CloudWatch call names; the function
 ``lambda:CreateFunction`` creates; the export ``DescribeExport`` names; the stream a
-DynamoDB Streams call reads (``GetRecords``: the stream its shard iterator was issued for).
+DynamoDB Streams call reads (``GetRecords``: the stream its shard iterator was issued for);
+the state machine a Step Functions tagging call names (``resourceArn``).
 ministack builds no ARN for these and authorizes them on
 ``*``, which a policy scoped to our resources (ours all are) does not match: the operator
 was refused what AWS allows it, and a policy scoped to the wrong resource could not be
@@ -172,8 +173,17 @@ def _streams(request: Request, action: str) -> Rule | None:
     return None
 
 
+def _states(request: Request, action: str) -> Rule | None:
+    """Step Functions tagging calls are authorized on the state machine they name."""
+    if action not in ("states:ListTagsForResource", "states:TagResource", "states:UntagResource"):
+        return None
+    arn = request.json().get("resourceArn")
+    return Rule(arn) if isinstance(arn, str) and arn else None
+
+
 RESOLVERS = {
     "backup": _backup,
+    "states": _states,
     "dynamodb": _dynamodb,
     "dynamodbstreams": _streams,
     "monitoring": _cloudwatch,

@@ -91,6 +91,18 @@ class LocalAws:
             )
         return run
 
+    def popen(self, *args: str) -> subprocess.Popen:
+        """Start ansible-playbook from the project root and return at once (for a test that
+        acts while the play runs); its output goes to a pipe the caller may read."""
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "ansible-playbook"), *args],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
 
 @dataclass
 class PlaybookRun:

@@ -73,6 +73,9 @@ OTHER_PATHS = {
     "backup:DescribeRecoveryPoint": "restore.yml given a recovery point by ARN (dr_restore_recovery_point_arn)",
     # On a recovery point (RestoreRecoveryPointsWithTheBackupRole); on vaults and plans the flow needs it.
     "backup:ListTags": "a restore from a recovery point skips the drill's points by their tag",
+    "states:UpdateStateMachine": "a copy-back job's definition or role changes (a new version of the collection)",
+    "states:TagResource": "a copy-back job's tags change",
+    "states:UntagResource": "a copy-back job's tags change",
 }
 # Actions that AWS does not let a policy scope to a resource: "Resource": "*" is their only form.
 UNSCOPABLE = {
@@ -90,6 +93,7 @@ UNSCOPABLE = {
     "lambda:ListEventSourceMappings",
     "lambda:CreateEventSourceMapping",
     "logs:DescribeLogGroups",
+    "states:ListStateMachines",
 }
 
 
@@ -112,6 +116,8 @@ def flow(local_aws, tmp_path_factory):
     local_aws.playbook("site.yml", env=env)
     local_aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={reports}", env=env)
     local_aws.playbook("playbooks/restore.yml", "-e", "dr_restore_table=ddbguard-demo", env=env)
+    distributed = {"dr_restore_table": "ddbguard-demo", "dr_restore_distributed": True, "dr_restore_segments": 2}
+    local_aws.playbook("playbooks/restore.yml", "-e", json.dumps(distributed), env=env)
     local_aws.playbook("playbooks/replay.yml", env=env)
     local_aws.playbook("playbooks/rollback.yml", "-e", json.dumps(_window_with_a_change(local_aws)), env=env)
     local_aws.playbook("playbooks/rollback.yml", "-e", json.dumps(_exported_window(local_aws)), env=env)

@@ -10,6 +10,7 @@ memory of good states.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import boto3
@@ -66,14 +67,29 @@ def process(
 
 
 def run_operation(
-    event: dict, client: Any, policy: Policy = POLICY, memory: Memory | None = None, *, audit=None, actions=None
+    event: dict,
+    client: Any,
+    policy: Policy = POLICY,
+    memory: Memory | None = None,
+    *,
+    audit=None,
+    actions=None,
+    deadline: float | None = None,
 ) -> dict:
     """A sanctioned operation, with this container's memory unless given another."""
-    return operations.run(event, client, policy, MEMORY if memory is None else memory, audit, actions)
+    return operations.run(event, client, policy, MEMORY if memory is None else memory, audit, actions, deadline)
+
+
+def _deadline(context: Any) -> float | None:
+    """When an operation should stop taking work: a third of the invocation's time before its end."""
+    left = getattr(context, "get_remaining_time_in_millis", None)
+    return time.monotonic() + left() / 1000 * 2 / 3 if callable(left) else None
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict:
     if operations.is_operation(event):
-        return run_operation(event, CLIENTS["ddb"], audit=CLIENTS.get("audit"), actions=CLIENTS["actions"])
+        return run_operation(
+            event, CLIENTS["ddb"], audit=CLIENTS.get("audit"), actions=CLIENTS["actions"], deadline=_deadline(context)
+        )
     window, trail, escalation = (CLIENTS.get(k) for k in ("window", "audit", "escalation"))
     return process(event, CLIENTS["actions"], window=window, audit=trail, escalation=escalation)

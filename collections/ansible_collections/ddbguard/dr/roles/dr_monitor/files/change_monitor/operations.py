@@ -18,7 +18,11 @@ good state. Every write is conditional:
   saw when planning (``expected``; none means "still absent"), so a write made since wins;
 - a canary is deleted only under the reserved canary key prefix, and only while unchanged.
 
-A third operation, ``health``, writes nothing: it answers with the policy the function
+``copy-back-segment`` (``segments``) is the worker of the distributed copy-back: it compares
+one Scan segment of a restored table with the live table and writes the differences back
+with ``restore-items``' writes, page by page, keeping its progress in the audit table.
+
+A further operation, ``health``, writes nothing: it answers with the policy the function
 runs, which it can only do once its cold start succeeded (policy valid, marker key
 derived). The drill's preflight asks it, so a monitor that cannot start fails the drill.
 
@@ -29,10 +33,11 @@ own-write protocol (``writes``); ``run`` answers an invocation, one log line per
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from change_monitor import conditions, core, failures, images, log, marker
+from change_monitor import conditions, core, failures, images, log, marker, segments
 from change_monitor.config import Policy
 from change_monitor.memory import Memory
 from change_monitor.outcomes import Outcome
@@ -42,7 +47,9 @@ RESTORE_ITEMS = "restore-items"
 RETIRE_CANARIES = "retire-canaries"
 HEALTH = "health"  # writes nothing: answers only when the function started (policy read, marker key derived)
 REPLAY_FAILED = "replay-failed"  # redo the failures kept in the audit table (``failures``)
-OPERATIONS = (RESTORE_ITEMS, RETIRE_CANARIES, HEALTH, REPLAY_FAILED)
+COPY_BACK_SEGMENT = segments.OPERATION
+OPERATIONS = (RESTORE_ITEMS, RETIRE_CANARIES, HEALTH, REPLAY_FAILED, COPY_BACK_SEGMENT)
+SEGMENT_SECONDS = 20.0  # a segment's invocation stops taking pages after this, without a Lambda context
 
 
 class OperationError(ValueError):
@@ -74,7 +81,7 @@ def parse(event: dict[str, Any], table: str, partition_key: str, canary_prefix: 
         raise OperationError(f"ddbguard must be one of {', '.join(OPERATIONS)}; got {name!r}")
     if event.get("table") != table:
         raise OperationError(f"this monitor protects {table!r}, not {event.get('table')!r}")
-    if name in (HEALTH, REPLAY_FAILED):
+    if name in (HEALTH, REPLAY_FAILED, COPY_BACK_SEGMENT):
         return name, []
     if name == RESTORE_ITEMS:
         writes = [Write(key=w["key"], image=w.get("image"), expected=w.get("expected")) for w in event.get("items", [])]
@@ -128,8 +135,10 @@ def run(
     memory: Memory,
     trail: Any = None,
     actions: DynamoDbActions | None = None,
+    deadline: float | None = None,
 ) -> dict:
-    """A sanctioned write asked by an operator: one log line per write."""
+    """A sanctioned write asked by an operator: one log line per write. ``deadline``
+    (``time.monotonic``) bounds a copy-back segment's invocation."""
     try:
         name, writes = parse(event, policy.table, policy.partition_key, policy.canary_prefix)
     except OperationError as exc:
@@ -146,12 +155,36 @@ def run(
         }
     if name == REPLAY_FAILED:
         return replay_failed(policy, trail, actions, memory)
+    if name == COPY_BACK_SEGMENT:
+        return copy_back_segment(event, client, policy, memory, deadline)
+    return {"operation": name, "results": _carry_out(name, writes, client, policy, memory)}
+
+
+def _carry_out(name: str, writes: list[Write], client: Any, policy: Policy, memory: Memory) -> list[dict[str, Any]]:
+    """``execute``, then the good states the writes leave, one log line per write."""
     results = execute(name, writes, client, policy.table, policy.marker)
     for write, result in zip(writes, results, strict=True):
         if result["outcome"] == Outcome.APPLIED:
             memory.put(core.item_id(policy.table, write.key), write.image)  # the new good state
         log.emit(log.OPERATION, policy.table, operation=name, **result)
-    return {"operation": name, "results": results}
+    return results
+
+
+def copy_back_segment(
+    event: dict[str, Any], client: Any, policy: Policy, memory: Memory, deadline: float | None
+) -> dict[str, Any]:
+    """One invocation of a copy-back segment (``segments``), writing as ``restore-items`` does."""
+
+    def write(page: list[dict[str, Any]]) -> list[str]:
+        planned = [Write(key=w["key"], image=w["image"], expected=w["expected"]) for w in page]
+        return [r["outcome"] for r in _carry_out(RESTORE_ITEMS, planned, client, policy, memory)]
+
+    until = time.monotonic() + SEGMENT_SECONDS if deadline is None else deadline
+    try:
+        return segments.run(event, client, policy.table, policy.audit_table, write, until)
+    except segments.SegmentError as exc:
+        log.emit(log.OPERATION, policy.table, Outcome.REFUSED, operation=COPY_BACK_SEGMENT, error=str(exc))
+        return {"error": str(exc)}
 
 
 def replay_failed(policy: Policy, trail: Any, actions: DynamoDbActions | None, memory: Memory) -> dict:
