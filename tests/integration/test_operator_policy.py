@@ -73,7 +73,7 @@ OTHER_PATHS = {
     "backup:DescribeRecoveryPoint": "restore.yml given a recovery point by ARN (dr_restore_recovery_point_arn)",
     # On a recovery point (RestoreRecoveryPointsWithTheBackupRole); on vaults and plans the flow needs it.
     "backup:ListTags": "a restore from a recovery point skips the drill's points by their tag",
-    "states:DescribeStateMachine": "site.yml run again on a table whose copy-back job exists (it compares the definition)",
+    "states:DescribeStateMachine": "site.yml again on a table whose copy-back job exists (compares the definition)",
     "states:ListTagsForResource": "site.yml run again on a table whose copy-back job exists (it compares the tags)",
     "states:UpdateStateMachine": "a copy-back job's definition or role changes (a new version of the collection)",
     "states:TagResource": "a copy-back job's tags change",
