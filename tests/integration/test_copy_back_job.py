@@ -77,6 +77,16 @@ def restore(aws, tmp_path, **variables):
     return run, json.loads(reports[-1].read_text())
 
 
+def segment_records(aws) -> list[dict]:
+    """The copy-back segments' records in the monitor's audit table (every job of the table)."""
+    return aws.client("dynamodb").query(
+        TableName=f"{TABLE}-ddbguard-audit",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"{TABLE}#copy-back"}},
+        ConsistentRead=True,
+    )["Items"]
+
+
 def test_setup(local_aws):
     tables = [{"name": TABLE, "hash_key_name": "pk", "protected_events": ["REMOVE"]}]
     local_aws.playbook("site.yml", "-e", json.dumps({"ddbguard_tables": tables, "dr_monitor_copy_back_concurrency": 1}))
@@ -175,15 +185,9 @@ def test_an_interrupted_job_resumes_without_redoing_a_segment_or_writing_twice(l
     machine = f"arn:aws:states:us-east-1:000000000000:stateMachine:{MACHINE_NAME}"
     earlier = {e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]}
     first = local_aws.popen("playbooks/restore.yml", "-e", json.dumps({**extra, **variables}))
-    audit = local_aws.client("dynamodb")
 
     def done_segments() -> list[str]:
-        found = audit.query(
-            TableName=f"{TABLE}-ddbguard-audit",
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"{TABLE}#copy-back"}},
-            ConsistentRead=True,
-        )["Items"]
+        found = segment_records(local_aws)
         runs = [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]]
         new = [n for n in runs if n not in earlier]
         if not new:
@@ -202,16 +206,7 @@ def test_an_interrupted_job_resumes_without_redoing_a_segment_or_writing_twice(l
         iam.put_role_policy(RoleName=ROLE, PolicyName="copy-back-job", PolicyDocument=json.dumps(policy))
     done_before = done_segments()
     assert 1 <= len(done_before) < 8, done_before
-    pages_before = {
-        i["sk"]["S"]: i["pages"]["N"]
-        for i in audit.query(
-            TableName=f"{TABLE}-ddbguard-audit",
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"{TABLE}#copy-back"}},
-            ConsistentRead=True,
-        )["Items"]
-        if i["sk"]["S"] in done_before
-    }
+    pages_before = {i["sk"]["S"]: i["pages"]["N"] for i in segment_records(local_aws) if i["sk"]["S"] in done_before}
 
     run, job = restore(local_aws, tmp_path, **variables)
     assert job["job"]["attempt"] == 2 and job["job"]["status"] == "SUCCEEDED"

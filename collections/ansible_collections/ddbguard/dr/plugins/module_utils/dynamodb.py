@@ -32,6 +32,14 @@ def describe_table(client: Client, name: str) -> dict[str, Any]:
     return table
 
 
+def describe_pair(client: Client, source: str, target: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two tables' descriptions, when they share a key schema (a copy between them needs it)."""
+    described = describe_table(client, source), describe_table(client, target)
+    if described[0]["KeySchema"] != described[1]["KeySchema"]:
+        raise DdbguardAWSError(message=f"{source} and {target} have different key schemas")
+    return described
+
+
 @DdbguardErrorHandler.common_error_handler("read an item")
 @AWSRetry.jittered_backoff()
 def get_item(client: Client, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -138,3 +146,17 @@ def scan_all(client: Client, name: str) -> list[dict[str, Any]]:
     """Every item of the table (strongly consistent), page after page."""
     pages = client.get_paginator("scan").paginate(TableName=name, ConsistentRead=True).build_full_result()
     return pages.get("Items", [])
+
+
+@DdbguardErrorHandler.common_error_handler("query the table")
+@AWSRetry.jittered_backoff()
+def query_prefix(client: Client, name: str, pk: str, prefix: str) -> list[dict[str, Any]]:
+    """The items (strongly consistent, boto3 form) under partition ``pk`` whose sort key ``sk``
+    starts with ``prefix``: the records a table keyed ``pk``/``sk`` keeps (the audit table)."""
+    pages = client.get_paginator("query").paginate(
+        TableName=name,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": pk}, ":prefix": {"S": prefix}},
+        ConsistentRead=True,
+    )
+    return pages.build_full_result().get("Items", [])

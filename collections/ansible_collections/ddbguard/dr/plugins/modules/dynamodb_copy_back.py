@@ -119,7 +119,7 @@ from ansible_collections.ddbguard.dr.plugins.module_utils import items as itm
 from ansible_collections.ddbguard.dr.plugins.module_utils import lambda_api
 from ansible_collections.ddbguard.dr.plugins.module_utils.common import table_name_problem
 from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
-from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError, DdbguardErrorHandler
+from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardErrorHandler
 
 ARGUMENT_SPEC = dict(
     source_table=dict(type="str", required=True),
@@ -215,12 +215,7 @@ def _apply(module: AnsibleAWSModule, client: Any, entries: list[dict[str, Any]])
 def run(module: AnsibleAWSModule) -> dict[str, Any]:
     params = module.params
     client = module.client("dynamodb")
-    source = ddb.describe_table(client, params["source_table"])
-    target = ddb.describe_table(client, params["target_table"])
-    if source["KeySchema"] != target["KeySchema"]:
-        raise DdbguardAWSError(
-            message=f"{params['source_table']} and {params['target_table']} have different key schemas"
-        )
+    source, _target = ddb.describe_pair(client, params["source_table"], params["target_table"])
     restored, live, keys = _read(client, params, source["KeySchema"])
     hash_key = next(k["AttributeName"] for k in source["KeySchema"] if k["KeyType"] == "HASH")
     excluded = cb.excluded(keys, hash_key, params["exclude_key_prefixes"])

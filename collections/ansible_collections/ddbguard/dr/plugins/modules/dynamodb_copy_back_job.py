@@ -156,7 +156,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.ddbguard.dr.plugins.module_utils import dynamodb as ddb
 from ansible_collections.ddbguard.dr.plugins.module_utils.common import table_name_problem
 from ansible_collections.ddbguard.dr.plugins.module_utils.entry import run_module
-from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardAWSError, DdbguardErrorHandler
+from ansible_collections.ddbguard.dr.plugins.module_utils.errors import DdbguardErrorHandler
 
 COUNTS = ("compared", "copied", "deleted", "unchanged", "superseded", "excluded", "planned")
 ARGUMENT_SPEC = dict(
@@ -231,28 +231,18 @@ def _describe(sfn: Any, arn: str) -> dict[str, Any]:
     return sfn.describe_execution(executionArn=arn)
 
 
-@DdbguardErrorHandler.common_error_handler("read the copy-back job's records")
-@AWSRetry.jittered_backoff()
-def _query(client: Any, table: str, pk: str, prefix: str) -> list[dict[str, Any]]:
-    """The audit records under ``pk`` whose sort key starts with ``prefix`` (plain values)."""
+def _records(client: Any, table: str, pk: str, prefix: str) -> list[dict[str, Any]]:
+    """The audit records under ``pk`` whose sort key starts with ``prefix``, as plain values."""
     from boto3.dynamodb.types import TypeDeserializer
 
-    out, value = [], TypeDeserializer().deserialize
-    paginator = client.get_paginator("query")
-    for page in paginator.paginate(
-        TableName=table,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": pk}, ":prefix": {"S": prefix}},
-        ConsistentRead=True,
-    ):
-        out += [{k: value(v) for k, v in item.items()} for item in page["Items"]]
-    return out
+    value = TypeDeserializer().deserialize
+    return [{k: value(v) for k, v in item.items()} for item in ddb.query_prefix(client, table, pk, prefix)]
 
 
 def _segments(params: dict[str, Any], job: str, client: Any) -> list[dict[str, Any]]:
     """Every segment of the job, with its record's counts (zero before its first page)."""
     records = {
-        r["sk"]: r for r in _query(client, params["audit_table"], f"{params['target_table']}#copy-back", f"{job}#")
+        r["sk"]: r for r in _records(client, params["audit_table"], f"{params['target_table']}#copy-back", f"{job}#")
     }
     sides = ["restored"] + (["live"] if params["delete_missing"] else [])
     out = []
@@ -289,12 +279,7 @@ def _progress(segments: list[dict[str, Any]], expected: int, elapsed: float) -> 
 def run(module: AnsibleAWSModule) -> dict[str, Any]:
     params = module.params
     client, sfn = module.client("dynamodb"), module.client("stepfunctions")
-    source = ddb.describe_table(client, params["source_table"])
-    target = ddb.describe_table(client, params["target_table"])
-    if source["KeySchema"] != target["KeySchema"]:
-        raise DdbguardAWSError(
-            message=f"{params['source_table']} and {params['target_table']} have different key schemas"
-        )
+    source, target = ddb.describe_pair(client, params["source_table"], params["target_table"])
     names = [k["AttributeName"] for k in sorted(source["KeySchema"], key=lambda k: k["KeyType"] != "HASH")]
     job = job_id(params)
     expected = int(source.get("ItemCount", 0)) + (int(target.get("ItemCount", 0)) if params["delete_missing"] else 0)
@@ -342,7 +327,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     error = " ".join(filter(None, [execution.get("error", ""), execution.get("cause", "")]))
     superseded = [
         json.loads(r["key"])
-        for r in _query(client, params["audit_table"], f"{params['target_table']}#copy-back-superseded", f"{job}#")
+        for r in _records(client, params["audit_table"], f"{params['target_table']}#copy-back-superseded", f"{job}#")
     ]
     return _result(
         job,

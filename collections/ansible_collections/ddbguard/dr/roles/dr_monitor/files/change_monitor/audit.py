@@ -247,6 +247,11 @@ class AuditTrail:
         """Keep failed records with their decisions (``failures``), one per sequence number."""
         self._put_items(failures.item(e) for e in entries)
 
+    def put_records(self, items: Iterable[dict[str, Any]]) -> None:
+        """Other kept records (plain values, ``pk`` and ``sk`` included), in batches of 25:
+        a copy-back segment's superseded keys (``segments``)."""
+        self._put_items(items)
+
     def _put_items(self, items: Iterable[dict[str, Any]]) -> None:
         """Put items (plain values) in BatchWriteItem requests of 25; the last of two items
         with the same key wins, as in one request DynamoDB refuses duplicates."""

@@ -33,9 +33,9 @@ import json
 import time
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer
 
-from change_monitor import images, marker
+from change_monitor import audit, images, marker
 from change_monitor.outcomes import Outcome
 
 OPERATION = "copy-back-segment"
@@ -45,7 +45,6 @@ RECORD_DAYS = 35  # as long as a recovery point is kept: the report of a copy-ba
 BATCH_GET_KEYS = 100  # DynamoDB's limit of keys in one BatchGetItem
 BATCH_GET_ATTEMPTS = 8
 FIELDS = {"#pages": "pages", "#done": "done", "#last": "last_key", "#at": "updated_at", "#exp": "expires_at"}
-_SERIALIZE = TypeSerializer().serialize
 _DESERIALIZE = TypeDeserializer().deserialize
 
 
@@ -194,10 +193,11 @@ def _save(
 
 def _keep_superseded(client: Any, audit_table: str, table: str, job: dict[str, Any], keys: list) -> None:
     expires = int(time.time()) + RECORD_DAYS * 86400
-    for key in keys:
-        text = json.dumps(key, sort_keys=True)
-        item = {"pk": f"{table}#copy-back-superseded", "sk": f"{job['id']}#{text}", "key": text, "expires_at": expires}
-        client.put_item(TableName=audit_table, Item={k: _SERIALIZE(v) for k, v in item.items()})
+    texts = [json.dumps(key, sort_keys=True) for key in keys]
+    pk = f"{table}#copy-back-superseded"
+    audit.AuditTrail(client, audit_table).put_records(
+        {"pk": pk, "sk": f"{job['id']}#{t}", "key": t, "expires_at": expires} for t in texts
+    )
 
 
 def run(
