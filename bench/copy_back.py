@@ -76,22 +76,22 @@ def module_run(target, n: int, restored: str, live: str, damaged: list[int]) -> 
     }
 
 
-def floor(ddb) -> dict:
+def floor(ddb, restored_table: str = RESTORED, live_table: str = LIVE) -> dict:
     """Parallel Scan (8 segments) + BatchGetItem + conditional PutItem, one process."""
 
     def segment(number: int) -> tuple[int, int, int]:
         compared = written = read = 0
-        kwargs = {"TableName": RESTORED, "Segment": number, "TotalSegments": SEGMENTS}
+        kwargs = {"TableName": restored_table, "Segment": number, "TotalSegments": SEGMENTS}
         while True:
             page = ddb.scan(**kwargs)
             restored = {x["pk"]["S"]: x for x in page["Items"]}
             keys = [{"pk": x["pk"]} for x in page["Items"]]
             live: dict[str, dict] = {}
             for first in range(0, len(keys), 100):
-                pending = {LIVE: {"Keys": keys[first : first + 100], "ConsistentRead": True}}
+                pending = {live_table: {"Keys": keys[first : first + 100], "ConsistentRead": True}}
                 while pending:
                     answer = ddb.batch_get_item(RequestItems=pending)
-                    live.update({x["pk"]["S"]: x for x in answer["Responses"].get(LIVE, [])})
+                    live.update({x["pk"]["S"]: x for x in answer["Responses"].get(live_table, [])})
                     pending = answer.get("UnprocessedKeys") or {}
             read += len(live)
             for pk, image in restored.items():
@@ -101,7 +101,7 @@ def floor(ddb) -> dict:
                     continue
                 try:
                     ddb.put_item(
-                        TableName=LIVE,
+                        TableName=live_table,
                         Item=image,
                         ConditionExpression="#v = :v AND #p = :p",
                         ExpressionAttributeNames={"#v": "version", "#p": "pad"},

@@ -19,6 +19,7 @@ import sys
 import bulk_undo
 import common
 import copy_back
+import copy_back_job
 import core_decision
 import recreation
 import site_runtime
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "recreation": recreation,
     "window_rollback": window_rollback,
     "copy_back": copy_back,
+    "copy_back_job": copy_back_job,
 }
 PAGE = common.ROOT / "docs" / "benchmarks.md"
 RESULTS = common.ROOT / "bench" / "results"

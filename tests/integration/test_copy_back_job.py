@@ -279,6 +279,8 @@ def test_bad_input_is_refused_before_any_aws_call(local_aws, tmp_path):
         ({"dr_restore_segments": 1001}, "dr_restore_segments must be 1-1000"),
         ({"dr_restore_from_table": "elsewhere"}, f"restored table named {TABLE}-restore-*"),
         ({"dr_restore_mode": "copy-keys", "dr_restore_keys": [{"pk": {"S": "x"}}]}, "dr_restore_distributed is for"),
+        ({"dr_restore_table": "t" * 231, "dr_restore_from_table": ""}, "at most 230 characters"),
+        ({"dr_restore_progress_seconds": 0}, "dr_restore_progress_seconds must be 1-3600"),
     ]:
         extra = {"dr_restore_table": TABLE, "dr_restore_from_table": RESTORED, "dr_restore_distributed": True}
         extra.update(variables, ddbguard_report_dir=str(tmp_path))

@@ -72,6 +72,12 @@ options:
     description: The job's name; empty derives it from the inputs, so a re-run resumes the same job.
     type: str
     default: ""
+  resume:
+    description:
+      - After a failed, stopped or timed-out execution of the job, start its next attempt. False
+        only follows and reports (a follow-up call must not restart a job the operator has not seen fail).
+    type: bool
+    default: true
   wait_seconds:
     description: Follow the job at most this long, then return with RV(finished) false; 0 follows it to its end.
     type: int
@@ -171,6 +177,7 @@ ARGUMENT_SPEC = dict(
     ignore_attributes=dict(type="list", elements="str", default=["_ddbguard_undo"]),
     plan=dict(type="bool", default=False),
     job_id=dict(type="str", default=""),
+    resume=dict(type="bool", default=True),
     wait_seconds=dict(type="int", default=0),
     poll_seconds=dict(type="int", default=5),
 )
@@ -204,7 +211,8 @@ def job_id(params: dict[str, Any]) -> str:
     """The job's name: given, or a digest of everything that decides what it writes."""
     if params["job_id"]:
         return params["job_id"]
-    inputs = {k: params[k] for k in sorted(ARGUMENT_SPEC) if k not in ("job_id", "wait_seconds", "poll_seconds")}
+    following = ("job_id", "resume", "wait_seconds", "poll_seconds")
+    inputs = {k: params[k] for k in sorted(ARGUMENT_SPEC) if k not in following}
     return "cb-" + hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -287,7 +295,7 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
     latest = runs[-1] if runs else None
     attempt = int(latest["name"].rsplit("-", 1)[-1]) if latest else 0
     started = False
-    if latest is None or latest["status"] in ("FAILED", "TIMED_OUT", "ABORTED"):
+    if latest is None or (params["resume"] and latest["status"] in ("FAILED", "TIMED_OUT", "ABORTED")):
         if module.check_mode:
             segments = _segments(params, job, client)
             return _result(job, "", "NOT_STARTED", "", attempt, segments, [], _progress(segments, expected, 0), False)
