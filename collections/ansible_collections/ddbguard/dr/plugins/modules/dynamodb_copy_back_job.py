@@ -47,9 +47,11 @@ options:
     type: int
     default: 8
   page_size:
-    description: Items one page of a segment reads and compares, 1-100.
+    description:
+      - Items one page of a segment reads and compares, 1-1000 (a Scan page also ends at 1 MB).
+      - A page is one Scan, one BatchGetItem per 100 of its keys and one update of the segment's record.
     type: int
-    default: 100
+    default: 1000
   delete_missing:
     description: Also scan the live table in as many segments and delete the live items O(source_table) lacks.
     type: bool
@@ -171,7 +173,7 @@ ARGUMENT_SPEC = dict(
     state_machine_arn=dict(type="str", required=True),
     audit_table=dict(type="str", required=True),
     segments=dict(type="int", default=8),
-    page_size=dict(type="int", default=100),
+    page_size=dict(type="int", default=1000),
     delete_missing=dict(type="bool", default=False),
     exclude_key_prefixes=dict(type="list", elements="str", default=["ddbguard-canary#"], no_log=False),
     ignore_attributes=dict(type="list", elements="str", default=["_ddbguard_undo"]),
@@ -198,8 +200,8 @@ def validate(params: dict[str, Any]) -> list[str]:
         problems.append(f"state_machine_arn must be a state machine's ARN, got {params['state_machine_arn']!r}")
     if not 1 <= params["segments"] <= 1000:
         problems.append(f"segments must be 1-1000, got {params['segments']}")
-    if not 1 <= params["page_size"] <= 100:
-        problems.append(f"page_size must be 1-100, got {params['page_size']}")
+    if not 1 <= params["page_size"] <= 1000:
+        problems.append(f"page_size must be 1-1000, got {params['page_size']}")
     if params["job_id"] and not all(c.isalnum() or c in "-_" for c in params["job_id"]) or len(params["job_id"]) > 60:
         problems.append(f"job_id must be at most 60 characters of A-Z a-z 0-9 - _, got {params['job_id']!r}")
     if params["wait_seconds"] < 0 or not 1 <= params["poll_seconds"] <= 300:

@@ -23,7 +23,8 @@ invocation:
 
 An interruption between a page's writes and its record leaves those writes applied: the
 re-run reads the page again, finds those items equal and counts them ``unchanged``; no item
-is written twice. The invocation holds one page (at most ``page_size`` items of each table).
+is written twice. The invocation holds one page (at most ``page_size`` items, 1,000 by default,
+and 1 MB, of each table); the page's live items are read 100 keys at a time.
 With ``plan`` nothing is written to the live table: the counts say what would be.
 """
 
@@ -43,6 +44,7 @@ RESTORED, LIVE = "restored", "live"
 COUNTS = ("compared", "copied", "deleted", "unchanged", "superseded", "excluded", "planned")
 RECORD_DAYS = 35  # as long as a recovery point is kept: the report of a copy-back outlives its restore
 BATCH_GET_KEYS = 100  # DynamoDB's limit of keys in one BatchGetItem
+PAGE_ITEMS = 1000  # a Scan page's items at most (a page also ends at 1 MB); its record is one write
 BATCH_GET_ATTEMPTS = 8
 FIELDS = {"#pages": "pages", "#done": "done", "#last": "last_key", "#at": "updated_at", "#exp": "expires_at"}
 _DESERIALIZE = TypeDeserializer().deserialize
@@ -81,7 +83,7 @@ def parse(event: dict[str, Any], table: str) -> dict[str, Any]:
         "exclude": [p for p in job.get("exclude_key_prefixes") or [] if p],
         "ignore": list(job.get("ignore_attributes") or []),
         "plan": bool(job.get("plan")),
-        "page_size": min(max(int(job.get("page_size") or BATCH_GET_KEYS), 1), BATCH_GET_KEYS),
+        "page_size": min(max(int(job.get("page_size") or PAGE_ITEMS), 1), PAGE_ITEMS),
     }
 
 
@@ -90,6 +92,11 @@ def record_key(table: str, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _same(a: dict[str, Any], b: dict[str, Any], ignore: list[str]) -> bool:
+    """Whether two items hold the same values. Equal wire forms are the same item; unequal
+    ones may still be (a set's members in another order), so they are compared by value."""
+    if not ignore and a == b:
+        return True
+
     def digest(item: dict[str, Any]) -> str:
         return marker.state_digest(images.from_wire({k: v for k, v in item.items() if k not in ignore}))
 
@@ -104,17 +111,19 @@ def _excluded(key: dict[str, Any], hash_key: str, prefixes: list[str]) -> bool:
 def _batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The items of ``table`` at ``keys`` (wire form), by key id; absent keys are missing."""
     found: dict[str, dict[str, Any]] = {}
-    pending: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}} if keys else {}
-    for attempt in range(BATCH_GET_ATTEMPTS):
-        if not pending:
-            return found
-        answer = client.batch_get_item(RequestItems=pending)
-        for item in answer.get("Responses", {}).get(table, []):
-            found[key_id({k: item[k] for k in keys[0]})] = item
-        pending = answer.get("UnprocessedKeys") or {}
-        if pending:
+    for first in range(0, len(keys), BATCH_GET_KEYS):
+        pending: dict[str, Any] = {table: {"Keys": keys[first : first + BATCH_GET_KEYS], "ConsistentRead": True}}
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            answer = client.batch_get_item(RequestItems=pending)
+            for item in answer.get("Responses", {}).get(table, []):
+                found[key_id({k: item[k] for k in keys[0]})] = item
+            pending = answer.get("UnprocessedKeys") or {}
+            if not pending:
+                break
             time.sleep(min(0.05 * 2**attempt, 1.0))
-    raise RuntimeError(f"{len(pending[table]['Keys'])} keys of {table} left unprocessed")
+        else:
+            raise RuntimeError(f"{len(pending[table]['Keys'])} keys of {table} left unprocessed")
+    return found
 
 
 def key_id(key: dict[str, Any]) -> str:
