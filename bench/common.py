@@ -213,6 +213,32 @@ def peak_rss(stop: threading.Event, found: list[int], needle: str) -> None:
         time.sleep(0.05)
 
 
+def cpu_seconds(target) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the local AWS's server process and, apart,
+    by its child processes (the Lambda functions' warm workers, live or exited), from ``/proc``:
+    the difference of two readings says which side spent a run's CPU."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def stat(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    def used(fields: list[str]) -> float:
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    server = int(target.pid_file.read_text().strip())
+    own = stat(server)
+    children = (int(own[13]) + int(own[14])) / tick  # cutime, cstime: the workers that exited
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = stat(int(entry.name))
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == server:  # ppid
+                children += used(fields)
+    return {"server": used(own), "workers": children}
+
+
 def run_module(target, module: str, options: dict, principal: str = "tester") -> tuple[dict, float, float]:
     """One task of ``ddbguard.dr.<module>`` through ansible-playbook, acting as ``principal``:
     its result, the module process's peak RSS (MB, polled every 50 ms) and the playbook's

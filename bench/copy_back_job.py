@@ -11,15 +11,17 @@ the same way; then ``copy_back.floor`` does the same work in one process (8-segm
 compared per second (the module's wall time, Ansible's start included; and the execution's
 own, from its start to its stop in the account, which leaves out the controller's start and
 its polling), the controller
-module's peak memory at N and at N/10, and whether every damaged item is back exactly. A
-worker's memory (the monitor's invocations run as subprocesses of the local AWS) is not
-measured here. ``BENCH_COPY_BACK_ITEMS`` overrides N (default 100,000).
+module's peak memory at N and at N/10, whether every damaged item is back exactly, and who
+spent the CPU (from ``/proc``: the local AWS's server process, its Lambda workers, and for
+the floor the bench's own process) on a machine whose 2 cores all of them share. A worker's
+memory (the monitor's invocations run as subprocesses of the local AWS) is not measured here. ``BENCH_COPY_BACK_ITEMS`` overrides N (default 100,000).
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import time
 
 import common
 import copy_back
@@ -39,9 +41,12 @@ def job(target, n: int, live: str, damaged: list[int]) -> dict:
         "exclude_key_prefixes": [],
         "poll_seconds": 1,
     }
+    before = common.cpu_seconds(target)
     result, rss_mb, seconds = common.run_module(target, "dynamodb_copy_back_job", options, principal="operator")
+    after = common.cpu_seconds(target)
     execution = common.client(target, "stepfunctions").describe_execution(executionArn=result["execution_arn"])
     return {
+        "cpu_seconds": {side: round(after[side] - before[side], 1) for side in after},
         "in_account_seconds": round((execution["stopDate"] - execution["startDate"]).total_seconds(), 3),
         "items": n,
         "seconds": round(seconds, 3),
@@ -73,7 +78,10 @@ def run() -> dict:
         distributed = job(target, ITEMS, "bench-job", damaged)
         copy_back.damage(target, damaged, "bench-job")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        cpu, own = common.cpu_seconds(target), time.process_time()
         plain = copy_back.floor(common.client(target, "dynamodb", who="tester"), "bench-job-restore-bench", "bench-job")
+        plain["cpu_seconds"] = {"server": round(common.cpu_seconds(target)["server"] - cpu["server"], 1)}
+        plain["cpu_seconds"]["bench"] = round(time.process_time() - own, 1)
         plain["exact"] = copy_back.exact(common.client(target, "dynamodb"), damaged, "bench-job")
         plain["process_peak_rss_mb"] = round(max(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024, 1)
         return {"items": ITEMS, "damaged": len(damaged), "job": distributed, "floor": plain, "job_small": small}
@@ -92,17 +100,20 @@ def markdown(result: dict) -> str:
         "",
         f"{result['items']:,} items, {result['damaged']:,} damaged.",
         "",
-        "| Run | Seconds | Items compared / s | Written | Back exactly | Controller peak memory (MB) |",
-        "|---|---|---|---|---|---|",
+        "| Run | Seconds | Items compared / s | Written | Back exactly | Controller peak memory (MB) "
+        "| CPU s: server / workers or bench |",
+        "|---|---|---|---|---|---|---|",
         f"| `dynamodb_copy_back_job` ({SEGMENTS} segments, {dist['status']}) | {dist['seconds']:.1f} "
-        f"| {rate['job']:,.0f} | {dist['written']:,} | {dist['exact']:,} | {dist['peak_rss_mb']:.1f} |",
+        f"| {rate['job']:,.0f} | {dist['written']:,} | {dist['exact']:,} | {dist['peak_rss_mb']:.1f} "
+        f"| {dist['cpu_seconds']['server']:.1f} / {dist['cpu_seconds']['workers']:.1f} |",
         f"| (read with it) the same execution, start to stop in the account | {dist['in_account_seconds']:.1f} "
-        f"| {dist['compared'] / dist['in_account_seconds']:,.0f} | | | |",
+        f"| {dist['compared'] / dist['in_account_seconds']:,.0f} | | | | |",
         f"| floor (8-segment Scan + BatchGetItem + conditional PutItem) | {plain['seconds']:.1f} | {rate['floor']:,.0f} "
-        f"| {plain['written']:,} | {plain['exact']:,} | {plain['process_peak_rss_mb']:.1f} (the bench's process) |",
+        f"| {plain['written']:,} | {plain['exact']:,} | {plain['process_peak_rss_mb']:.1f} (the bench's process) "
+        f"| {plain['cpu_seconds']['server']:.1f} / {plain['cpu_seconds']['bench']:.1f} |",
         f"| `dynamodb_copy_back_job` on {small['items']:,} items (for its memory) | {small['seconds']:.1f} "
         f"| {small['compared'] / small['seconds']:,.0f} | {small['written']:,} | {small['exact']:,} "
-        f"| {small['peak_rss_mb']:.1f} |",
+        f"| {small['peak_rss_mb']:.1f} | {small['cpu_seconds']['server']:.1f} / {small['cpu_seconds']['workers']:.1f} |",
         "",
         "| Goal | Measured | Holds |",
         "|---|---|---|",
