@@ -10,7 +10,8 @@
    (``ListTags`` and ``TagResource`` on its ARN, as on AWS; ministack drops them).
    ``StartRestoreJob`` restores that backup into the table named in its metadata. The
    Describe/List calls answer in the shapes of botocore's ``backup`` service model.
-3. Vault access policies and Vault Lock. ministack keeps neither. Here they are stored,
+3. Copy jobs to a vault in another region (``localaws.compat.backup_copy_jobs``).
+4. Vault access policies and Vault Lock. ministack keeps neither. Here they are stored,
    returned by ``GetBackupVaultAccessPolicy`` and ``DescribeBackupVault``, and a lock cannot
    be removed once its changeable period is over. A policy's explicit denies refuse the
    operations it protects (``localaws.compat.backup_vault_policy``).
@@ -29,7 +30,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from localaws.compat import backup_vault_lock, backup_vault_not_found, restore_job_role
+from localaws.compat import backup_copy_jobs, backup_vault_lock, backup_vault_not_found, restore_job_role
 from localaws.compat import backup_vault_policy as vault_policy
 from localaws.compat.answers import Response
 from localaws.compat.answers import answer as _answer
@@ -54,6 +55,10 @@ class DynamoDbOps:
     restore: Callable[[str, str], str]  # (backup ARN, target table) -> target table ARN
     delete_backup: Callable[[str], None]
     role_exists: Callable[[str], bool] = lambda arn: True  # an IAM role ARN the service could assume
+    # (backup ARN, account, region) -> the copy's backup ARN in that account and region
+    copy_backup: Callable[[str, str, str], str] = backup_copy_jobs.copy_backup
+    # (account, region, vault name) -> that vault's record, or None
+    find_vault: Callable[[str, str, str], dict[str, Any] | None] = backup_copy_jobs.vault_in
 
 
 @dataclass
@@ -63,6 +68,7 @@ class BackupStore:
     recovery_points: dict[str, dict[str, Any]] = field(default_factory=dict)
     backup_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     restore_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    copy_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     policies: dict[str, str] = field(default_factory=dict)
     locks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -71,16 +77,17 @@ class BackupStore:
             "recovery_points": self.recovery_points,
             "backup_jobs": self.backup_jobs,
             "restore_jobs": self.restore_jobs,
+            "copy_jobs": self.copy_jobs,
             "policies": self.policies,
             "locks": self.locks,
         }
 
     def load(self, data: dict[str, Any]) -> None:
-        for name in ("recovery_points", "backup_jobs", "restore_jobs", "policies", "locks"):
+        for name in ("recovery_points", "backup_jobs", "restore_jobs", "copy_jobs", "policies", "locks"):
             getattr(self, name).update(data.get(name, {}))
 
     def clear(self) -> None:
-        for name in ("recovery_points", "backup_jobs", "restore_jobs", "policies", "locks"):
+        for name in ("recovery_points", "backup_jobs", "restore_jobs", "copy_jobs", "policies", "locks"):
             getattr(self, name).clear()
 
 
@@ -135,6 +142,16 @@ class BackupCompat:
                 )
             if method == "GET" and len(parts) == 1:
                 return self.list_restore_jobs(query)
+        if head == "copy-jobs":
+            return backup_copy_jobs.CopyJobs(
+                self.store,
+                self.account,
+                self.region,
+                lambda vault: self._vault_arn(vault) if vault in self.vaults else None,
+                self.ddb.role_exists,
+                self.ddb.copy_backup,
+                self.ddb.find_vault,
+            ).route(method, parts, query, body)
         if head == "tags" and len(parts) == 2 and parts[1] in self.store.recovery_points:
             return self._point_tags(method, self.store.recovery_points[parts[1]], body)
         if head == "resources" and method == "GET" and len(parts) >= 3:
@@ -306,8 +323,13 @@ class BackupCompat:
         points = sorted(points, key=lambda p: p["CreationDate"], reverse=True)
         return _answer({"RecoveryPoints": [self._public(p) for p in points]})
 
+    def _here(self, point: dict[str, Any]) -> bool:
+        """Whether a recovery point is in the caller's account and region (a copy in another
+        region is listed and restored there, not here)."""
+        return point["RecoveryPointArn"].split(":")[3:5] == [self.region, self.account]
+
     def list_recovery_points_by_resource(self, resource_arn: str) -> Response:
-        points = [p for p in self.store.recovery_points.values() if p["ResourceArn"] == resource_arn]
+        points = [p for p in self.store.recovery_points.values() if p["ResourceArn"] == resource_arn and self._here(p)]
         keys = (
             "RecoveryPointArn",
             "CreationDate",
@@ -341,6 +363,8 @@ class BackupCompat:
         point = self.store.recovery_points.get(body.get("RecoveryPointArn", ""))
         if point is None:
             return None  # not one of ours: ministack's own behaviour
+        if not self._here(point):
+            return _error("ResourceNotFoundException", f"Recovery point {point['RecoveryPointArn']} not found.")
         metadata = body.get("Metadata") or {}
         target = metadata.get("targetTableName")
         if not target:

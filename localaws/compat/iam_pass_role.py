@@ -1,9 +1,9 @@
 """IAM: a request that hands a role to a service needs ``iam:PassRole`` on that role.
 
 On AWS, ``lambda:CreateFunction`` and ``lambda:UpdateFunctionConfiguration`` with a
-``Role``, and AWS Backup's ``CreateBackupSelection``, ``StartBackupJob`` and
-``StartRestoreJob`` with an ``IamRoleArn``, and Step Functions' ``CreateStateMachine`` and
-``UpdateStateMachine`` with a ``roleArn``, are also authorized as ``iam:PassRole`` on the
+``Role``, and AWS Backup's ``CreateBackupSelection``, ``StartBackupJob``,
+``StartRestoreJob`` and ``StartCopyJob`` with an ``IamRoleArn``, and Step Functions'
+``CreateStateMachine`` and ``UpdateStateMachine`` with a ``roleArn``, are also authorized as ``iam:PassRole`` on the
 role, with the condition key ``iam:PassedToService`` naming the service the role is passed
 to (``lambda.amazonaws.com``, ``backup.amazonaws.com``, ``states.amazonaws.com``). Without it the request is
 refused, whatever the caller may do with the service. ministack makes no such check, so a
@@ -24,6 +24,7 @@ PASSES = {
     "backup:CreateBackupSelection": ("BackupSelection.IamRoleArn", "backup.amazonaws.com"),
     "backup:StartBackupJob": ("IamRoleArn", "backup.amazonaws.com"),
     "backup:StartRestoreJob": ("IamRoleArn", "backup.amazonaws.com"),
+    "backup:StartCopyJob": ("IamRoleArn", "backup.amazonaws.com"),
     "states:CreateStateMachine": ("roleArn", "states.amazonaws.com"),
     "states:UpdateStateMachine": ("roleArn", "states.amazonaws.com"),
 }

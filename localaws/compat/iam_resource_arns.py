@@ -58,7 +58,7 @@ def _backup(request: Request, action: str) -> Rule | None:
         plan = parts[2] if len(parts) > 2 else "*"
         return Rule(request.arn("backup", f"backup-plan:{plan}"))
     doc = request.json()
-    if action == "backup:StartRestoreJob" and isinstance(doc.get("RecoveryPointArn"), str):
+    if action in ("backup:StartRestoreJob", "backup:StartCopyJob") and isinstance(doc.get("RecoveryPointArn"), str):
         return Rule(doc["RecoveryPointArn"])
     if action == "backup:StartBackupJob" and isinstance(doc.get("BackupVaultName"), str):
         return Rule(request.arn("backup", f"backup-vault:{doc['BackupVaultName']}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -269,3 +270,47 @@ def test_a_crash_loses_at_most_the_changes_since_the_last_periodic_save(tmp_path
         assert _count(ddb, "crash") == 20
     finally:
         launcher.stop(target)
+
+
+def test_a_copy_job_puts_a_recovery_point_in_the_dr_region_where_it_restores_the_data(local_aws):
+    """Row 29: the copy is the DR region's (listed and restored there, with the data of the
+    backup), and the primary region neither lists nor restores it."""
+    primary_ddb, dr_ddb = local_aws.client("dynamodb"), local_aws.client("dynamodb", region="us-west-2")
+    create_table(primary_ddb, "copied")
+    primary_ddb.put_item(TableName="copied", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+    primary, dr = local_aws.client("backup"), local_aws.client("backup", region="us-west-2")
+    primary.create_backup_vault(BackupVaultName="copy-src")
+    dr_vault = dr.create_backup_vault(BackupVaultName="copy-dst")["BackupVaultArn"]
+    iam = local_aws.client("iam")
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    role = iam.create_role(RoleName="copy-job-role", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    table_arn = primary_ddb.describe_table(TableName="copied")["Table"]["TableArn"]
+    job = primary.start_backup_job(BackupVaultName="copy-src", ResourceArn=table_arn, IamRoleArn=role)
+    point = primary.describe_backup_job(BackupJobId=job["BackupJobId"])["RecoveryPointArn"]
+
+    started = primary.start_copy_job(
+        RecoveryPointArn=point, SourceBackupVaultName="copy-src", DestinationBackupVaultArn=dr_vault, IamRoleArn=role
+    )
+    copy_job = primary.describe_copy_job(CopyJobId=started["CopyJobId"])["CopyJob"]
+    assert copy_job["State"] == "COMPLETED", copy_job
+    copied = copy_job["DestinationRecoveryPointArn"]
+    assert ":us-west-2:" in copied
+    listed = dr.list_recovery_points_by_backup_vault(BackupVaultName="copy-dst")["RecoveryPoints"]
+    assert [p["RecoveryPointArn"] for p in listed] == [copied]
+    assert [
+        p["RecoveryPointArn"] for p in primary.list_recovery_points_by_resource(ResourceArn=table_arn)["RecoveryPoints"]
+    ] == [point]
+    with pytest.raises(botocore.exceptions.ClientError):
+        primary.start_restore_job(RecoveryPointArn=copied, IamRoleArn=role, Metadata={"targetTableName": "nope"})
+
+    restore = dr.start_restore_job(RecoveryPointArn=copied, IamRoleArn=role, Metadata={"targetTableName": "copied"})
+    assert dr.describe_restore_job(RestoreJobId=restore["RestoreJobId"])["Status"] == "COMPLETED"
+    assert dr_ddb.get_item(TableName="copied", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+    assert "nope" not in primary_ddb.list_tables()["TableNames"]
