@@ -71,7 +71,7 @@ OTHER_PATHS = {
     "backup:TagResource": "a vault's or a plan's tags change",
     "backup:UpdateBackupPlan": "the plan's rules change",
     "backup:DescribeRecoveryPoint": "restore.yml given a recovery point by ARN (dr_restore_recovery_point_arn)",
-    # On a recovery point (RestoreRecoveryPointsWithTheBackupRole); on vaults and plans the flow needs it.
+    # On a recovery point (RestoreAndCopyRecoveryPointsWithTheBackupRole); on vaults and plans the flow needs it.
     "backup:ListTags": "a restore from a recovery point skips the drill's points by their tag",
     "states:DescribeStateMachine": "site.yml again on a table whose copy-back job exists (compares the definition)",
     "states:ListTagsForResource": "site.yml run again on a table whose copy-back job exists (it compares the tags)",
@@ -91,6 +91,7 @@ UNSCOPABLE = {
     "backup:DescribeBackupJob",
     "backup:ListRestoreJobs",
     "backup:DescribeRestoreJob",
+    "backup:DescribeCopyJob",
     "backup-storage:MountCapsule",
     "lambda:ListEventSourceMappings",
     "lambda:CreateEventSourceMapping",

@@ -243,7 +243,12 @@ def drill(aws, tmp_path, *extra: str, check: bool = True):
 def canaries_and_scratch_left(aws) -> tuple[list, list]:
     ddb = aws.client("dynamodb")
     canaries = [i for i in ddb.scan(TableName=TABLE)["Items"] if i["pk"]["S"].startswith("ddbguard-canary#")]
-    scratch = [t for t in ddb.list_tables()["TableNames"] if "-drill-" in t]
+    scratch = [
+        t
+        for region in ("us-east-1", DR_REGION)
+        for t in aws.client("dynamodb", region=region).list_tables()["TableNames"]
+        if "-drill-" in t
+    ]
     return canaries, scratch
 
 
@@ -273,6 +278,7 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
         "copy-back puts the restored canaries back in the live table",
         "a point-in-time restore holds the table as it was at T",
         "a window of damage is rolled back in place, and a later write kept",
+        "a copy in the DR region restores the table there",
         "DeleteTable is refused by deletion protection",
         "DeleteRecoveryPoint is refused by the vault policy",
         "the DR-region vault holds a copy",
@@ -287,6 +293,12 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
     window = tiers["window_rollback"]
     assert window["rto_seconds"] > 0 and window["items_compared"] == 4 and window["items_rolled_back"] == 3
     assert window["source"] == "stream"
+    # The drill made the copy it checks, restored it in the DR region and compared every canary.
+    region = tiers["region_loss"]
+    assert region["status"] == "pass" and region["dr_region"] == DR_REGION, region
+    assert region["copy_seconds"] >= 0 and region["rto_seconds"] > 0 and region["items_compared"] == 4
+    [copied] = [c for c in report["checks"] if c["name"] == "a copy in the DR region restores the table there"]
+    assert f"restored in {DR_REGION}" in copied["measured"] and "all equal" in copied["measured"], copied
     assert tiers["protection"] == {"status": "incomplete", "not_run": ["the DR-region vault holds a copy"]}
     assert report["rpo_seconds"] >= 0
     assert {"name", "status", "measured", "target"} <= set(report["checks"][0])
@@ -351,6 +363,18 @@ def test_the_drill_fails_and_says_why_when_the_monitor_cannot_start(local_aws, t
     errors = wait_for(alarm, timeout=60, what="the errors alarm to go off")
     assert errors["AlarmActions"] and errors["AlarmActions"][0].startswith("arn:aws:sns:")
     assert local_aws.playbook("site.yml").recap()["changed"] == 0, "the environment is back as deployed"
+
+
+def test_the_drill_fails_and_says_why_when_no_copy_reaches_the_dr_region(local_aws, tmp_path):
+    """A DR region whose vault does not exist: the copy job ends FAILED, and the drill fails
+    on the region-loss check, with AWS's reason; nothing is left in either region."""
+    run, report = drill(local_aws, tmp_path, "-e", "dr_backup_dr_region=eu-west-1", check=False)
+    assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
+    [copied] = [c for c in report["checks"] if c["name"] == "a copy in the DR region restores the table there"]
+    assert copied["status"] == "fail", copied
+    assert "FAILED" in copied["measured"] and "does not exist in eu-west-1" in copied["measured"], copied
+    assert report["tiers"]["region_loss"]["status"] == "fail" and report["tiers"]["region_loss"]["rto_seconds"] is None
+    assert canaries_and_scratch_left(local_aws) == ([], [])
 
 
 def test_the_drill_fails_and_says_why_when_the_restore_job_cannot_start(local_aws, tmp_path):

@@ -52,6 +52,18 @@ def describe_backup_job(client: Client, job_id: str) -> dict[str, Any]:
     return client.describe_backup_job(BackupJobId=job_id)
 
 
+@DdbguardErrorHandler.common_error_handler("start a copy job")
+@AWSRetry.jittered_backoff()
+def start_copy_job(client: Client, request: dict[str, Any]) -> dict[str, Any]:
+    return client.start_copy_job(**request)
+
+
+@DdbguardErrorHandler.common_error_handler("describe the copy job")
+@AWSRetry.jittered_backoff()
+def describe_copy_job(client: Client, job_id: str) -> dict[str, Any]:
+    return client.describe_copy_job(CopyJobId=job_id)["CopyJob"]
+
+
 @DdbguardErrorHandler.common_error_handler("list restore jobs")
 @AWSRetry.jittered_backoff()
 def list_restore_jobs(client: Client, **filters: Any) -> list[dict[str, Any]]:

@@ -76,6 +76,20 @@ class DrWaiterFactory(BaseWaiterFactory):
                     dict(state="retry", matcher="path", argument="State", expected="RUNNING"),
                 ],
             ),
+            # Every end state succeeds: the caller reads the job and reports AWS's message.
+            copy_job_ended=dict(
+                operation="DescribeCopyJob",
+                delay=5,
+                maxAttempts=2880,
+                acceptors=[
+                    dict(state="success", matcher="path", argument="CopyJob.State", expected="COMPLETED"),
+                    dict(state="success", matcher="path", argument="CopyJob.State", expected="FAILED"),
+                    dict(state="success", matcher="path", argument="CopyJob.State", expected="ABORTED"),
+                    dict(state="success", matcher="path", argument="CopyJob.State", expected="PARTIAL"),
+                    dict(state="retry", matcher="path", argument="CopyJob.State", expected="CREATED"),
+                    dict(state="retry", matcher="path", argument="CopyJob.State", expected="RUNNING"),
+                ],
+            ),
             restore_job_completed=dict(
                 operation="DescribeRestoreJob",
                 delay=5,
