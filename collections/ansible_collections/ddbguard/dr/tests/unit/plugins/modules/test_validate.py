@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.ddbguard.dr.plugins.modules import (
+    backup_copy_job,
     backup_job,
     backup_recovery_points,
     backup_restore_job,
@@ -41,6 +42,31 @@ def test_backup_job():
     problems = backup_job.validate(bad)
     assert any(p.startswith("iam_role_arn must be an IAM role ARN") for p in problems)
     assert any(p.startswith("lifecycle.delete_after_days") for p in problems)
+
+
+def test_backup_copy_job():
+    good = params(
+        backup_copy_job.ARGUMENT_SPEC,
+        recovery_point_arn="arn:aws:backup:us-east-1:123456789012:recovery-point:abc-123",
+        source_backup_vault_name="v",
+        destination_backup_vault_arn="arn:aws:backup:us-west-2:123456789012:backup-vault:dr-vault",
+        iam_role_arn=ROLE,
+    )
+    assert backup_copy_job.validate(good) == []
+    assert backup_copy_job.job_request(dict(good, delete_after_days=7))["Lifecycle"] == {"DeleteAfterDays": 7}
+    assert "Lifecycle" not in backup_copy_job.job_request(
+        good
+    ) and "IdempotencyToken" not in backup_copy_job.job_request(good)
+    bad = dict(
+        good,
+        recovery_point_arn="arn:aws:dynamodb:us-east-1:123456789012:table/t",
+        destination_backup_vault_arn="us-west-2",
+        delete_after_days=0,
+    )
+    problems = backup_copy_job.validate(bad)
+    assert any(p.startswith("recovery_point_arn must be a recovery point ARN") for p in problems)
+    assert any(p.startswith("destination_backup_vault_arn must be a backup vault ARN") for p in problems)
+    assert any(p.startswith("delete_after_days must be at least 1") for p in problems)
 
 
 def test_backup_restore_job():
