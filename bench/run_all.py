@@ -22,6 +22,7 @@ import copy_back
 import copy_back_job
 import core_decision
 import recreation
+import region_loss
 import site_runtime
 import window_rollback
 
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "window_rollback": window_rollback,
     "copy_back": copy_back,
     "copy_back_job": copy_back_job,
+    "region_loss": region_loss,
 }
 PAGE = common.ROOT / "docs" / "benchmarks.md"
 RESULTS = common.ROOT / "bench" / "results"
