@@ -70,7 +70,6 @@ OTHER_PATHS = {
     "backup:DeleteBackupVaultLockConfiguration": "a governance lock turned off",
     "backup:TagResource": "a vault's or a plan's tags change",
     "backup:UpdateBackupPlan": "the plan's rules change",
-    "backup:DescribeRecoveryPoint": "restore.yml given a recovery point by ARN (dr_restore_recovery_point_arn)",
     # On a recovery point (RestoreAndCopyRecoveryPointsWithTheBackupRole); on vaults and plans the flow needs it.
     "backup:ListTags": "a restore from a recovery point skips the drill's points by their tag",
     "states:DescribeStateMachine": "site.yml again on a table whose copy-back job exists (compares the definition)",
