@@ -377,6 +377,22 @@ def test_the_drill_fails_and_says_why_when_no_copy_reaches_the_dr_region(local_a
     assert canaries_and_scratch_left(local_aws) == ([], [])
 
 
+def test_a_dr_region_equal_to_the_tables_is_refused_before_the_drill_writes(local_aws, tmp_path):
+    run = local_aws.playbook(
+        "playbooks/verify.yml",
+        "-e",
+        f"ddbguard_report_dir={tmp_path}",
+        "-e",
+        "dr_backup_dr_region=us-east-1",
+        check=False,
+    )
+    assert run.returncode != 0
+    assert "dr_drill_dr_region must be a region other than dr_drill_region (us-east-1)" in run.stdout, run.stdout[
+        -2000:
+    ]
+    assert canaries_and_scratch_left(local_aws) == ([], [])
+
+
 def test_the_drill_fails_and_says_why_when_the_restore_job_cannot_start(local_aws, tmp_path):
     # The operator may pass the backup role only (iam:PassRole): AWS refuses the job itself.
     run, report = drill(local_aws, tmp_path, "-e", "dr_drill_restore_role_name=no-such-role", check=False)
