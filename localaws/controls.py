@@ -8,11 +8,18 @@ was, only earlier, so that an incremental export (whose window is at least 15 mi
 be taken of writes a test has just made, without waiting. Nothing else moves: the stream's
 records keep their times. Like ministack's own ``/_ministack/reset``, it is served on
 loopback only and takes no credentials.
+
+``POST /_localaws/region/outage?region=<region>&down=<true|false>`` takes a region down, or
+brings it back: while it is down, every service request signed for it but IAM's answers 503
+(``localaws.compat.region_outage``), as a region outage looks to a client of AWS.
 """
 
 from __future__ import annotations
 
 import json
+import re
+
+from localaws.compat import region_outage
 
 _HISTORY_KEY = "_localaws_pitr_history"  # kept by localaws.compat.pitr_history
 
@@ -22,6 +29,13 @@ def age(history: dict, seconds: float) -> None:
     history["base_at"] -= seconds
     for entry in history["log"]:
         entry[0] -= seconds
+
+
+def outage(param: dict):
+    region, down = param.get("region", ""), param.get("down", "").lower()
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region) or down not in ("true", "false"):
+        return _answer(400, {"error": "region must be a region name and down true or false"})
+    return _answer(200, {"down": region_outage.set_down(region, down == "true")})
 
 
 def _answer(status: int, doc: dict):
@@ -37,9 +51,11 @@ def install() -> None:
     original = app._handle_admin_reset
 
     async def handle(path: str, method: str, query_params: dict):
+        param = {k: (v[0] if isinstance(v, list) else v) for k, v in query_params.items()}
+        if path == "/_localaws/region/outage" and method == "POST":
+            return outage(param)
         if path != "/_localaws/pitr/age" or method != "POST":
             return await original(path, method, query_params)
-        param = {k: (v[0] if isinstance(v, list) else v) for k, v in query_params.items()}
         try:
             seconds = float(param.get("seconds", ""))
         except ValueError:

@@ -26,6 +26,7 @@ from localaws.compat import (
     incremental_export,
     pitr,
     pitr_history,
+    region_outage,
     restore_encryption,
     sqs_metrics,
     stepfunctions_role,
@@ -59,6 +60,7 @@ PATCHES = (
     iam_pass_role,
     iam_policy_arn,
     stepfunctions_role,
+    region_outage,  # last: a region that is down answers before any other patch sees the request
 )
 
 

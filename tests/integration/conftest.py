@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,13 @@ class LocalAws:
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
         )
+
+    def region_down(self, region: str, down: bool = True) -> None:
+        """Take a region down, or bring it back (localaws/controls.py): while it is down,
+        every request signed for it but IAM's answers 503, as in a region outage."""
+        url = f"{self.endpoint}/_localaws/region/outage?region={region}&down={str(down).lower()}"
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b""), timeout=10) as answer:  # noqa: S310
+            assert (region in json.loads(answer.read())["down"]) == down
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)

@@ -314,3 +314,22 @@ def test_a_copy_job_puts_a_recovery_point_in_the_dr_region_where_it_restores_the
     assert dr.describe_restore_job(RestoreJobId=restore["RestoreJobId"])["Status"] == "COMPLETED"
     assert dr_ddb.get_item(TableName="copied", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "1"}
     assert "nope" not in primary_ddb.list_tables()["TableNames"]
+
+
+def test_a_region_that_is_down_answers_nothing_while_the_others_and_iam_do(local_aws):
+    """Row 30: while us-west-2 is down, every request signed for it fails (after botocore's
+    retries) and leaves its state alone; us-east-1 and IAM answer; back up, it answers again."""
+    west, east = local_aws.client("dynamodb", region="us-west-2"), local_aws.client("dynamodb")
+    create_table(west, "outage-west")
+    local_aws.region_down("us-west-2")
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            west.delete_table(TableName="outage-west")
+        assert refused.value.response["Error"]["Code"] == "ServiceUnavailable"
+        with pytest.raises(botocore.exceptions.ClientError):
+            local_aws.client("backup", region="us-west-2").list_backup_vaults()
+        assert "outage-west" not in east.list_tables()["TableNames"]
+        assert local_aws.client("iam").list_roles()["Roles"] is not None
+    finally:
+        local_aws.region_down("us-west-2", down=False)
+    assert west.describe_table(TableName="outage-west")["Table"]["TableStatus"] == "ACTIVE"
