@@ -15,6 +15,7 @@
    returned by ``GetBackupVaultAccessPolicy`` and ``DescribeBackupVault``, and a lock cannot
    be removed once its changeable period is over. A policy's explicit denies refuse the
    operations it protects (``localaws.compat.backup_vault_policy``).
+5. Logically air-gapped vaults, locked from the start (``localaws.compat.backup_air_gapped_vault``).
 
 Every request this module does not concern goes to ministack unchanged.
 """
@@ -30,6 +31,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from localaws.compat import backup_air_gapped_vault as air_gapped
 from localaws.compat import backup_copy_jobs, backup_vault_lock, backup_vault_not_found, restore_job_role
 from localaws.compat import backup_vault_policy as vault_policy
 from localaws.compat.answers import Response
@@ -125,6 +127,9 @@ class BackupCompat:
         head = parts[0]
         if head == "backup-vaults" and len(parts) >= 2:
             return self._vault_route(method, parts[1], parts[2:], query, body)
+        if head == "logically-air-gapped-backup-vaults" and len(parts) == 2 and method == "PUT":
+            arn = f"arn:aws:backup:{self.region}:{self.account}:backup-vault:{parts[1]}"
+            return air_gapped.create(self.vaults, self.store.locks, parts[1], body, arn)
         if head == "backup-jobs":
             if method == "PUT" and len(parts) == 1:
                 return self.start_backup_job(body)
@@ -220,6 +225,7 @@ class BackupCompat:
             return backup_vault_not_found.answer(vault)
         answer = dict(record)
         answer["NumberOfRecoveryPoints"] = len(self._points_in(vault))
+        answer["VaultType"] = air_gapped.vault_type(record)
         answer.update(backup_vault_lock.described(self.store.locks, record["BackupVaultArn"]))
         return _answer(answer)
 

@@ -8,7 +8,8 @@ the destination vault's key; it keeps the source's creation date and, across reg
 of its tags ("Backup and tag copy" and "Copying tags onto backups" in the AWS Backup
 Developer Guide). ``DescribeCopyJob`` and ``ListCopyJobs`` (in the source region) report
 the job with its ``DestinationRecoveryPointArn``. A job that cannot assume its role, or
-whose destination vault does not exist, is accepted and ends ``FAILED`` with a
+whose destination vault does not exist, or that would keep the copy outside a logically
+air-gapped vault's retention (row 31), is accepted and ends ``FAILED`` with a
 ``StatusMessage``.
 
 ministack 1.5.33: ``StartCopyJob`` has no route and ``ListCopyJobs`` answers an empty list.
@@ -30,6 +31,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from localaws.compat import backup_air_gapped_vault as air_gapped
 from localaws.compat.answers import Response
 from localaws.compat.answers import answer as _answer
 from localaws.compat.answers import error as _error
@@ -148,14 +150,14 @@ class CopyJobs:
             "_IdempotencyToken": token,
         }
         self.store.copy_jobs[job["CopyJobId"]] = job
-        failure = self._refusal(match, body["IamRoleArn"])
+        failure = self._refusal(match, body["IamRoleArn"], body.get("Lifecycle"))
         if failure:
             job.update(State="FAILED", StatusMessage=failure, CompletionDate=time.time())
         else:
             self._copy(point, match, body, job)
         return _answer({"CopyJobId": job["CopyJobId"], "CreationDate": now, "IsParent": False})
 
-    def _refusal(self, match: re.Match, role_arn: str) -> str:
+    def _refusal(self, match: re.Match, role_arn: str, lifecycle: dict[str, Any] | None = None) -> str:
         if match["account"] != self.account:
             return (
                 f"Copy to account {match['account']} is not emulated by the local AWS "
@@ -163,9 +165,10 @@ class CopyJobs:
             )
         if not self.role_exists(role_arn):
             return f"Unable to assume role {role_arn}"
-        if self.find_vault(match["account"], match["region"], match["name"]) is None:
+        vault = self.find_vault(match["account"], match["region"], match["name"])
+        if vault is None:
             return f"Backup vault {match['name']} does not exist in {match['region']}."
-        return ""
+        return air_gapped.lifecycle_refusal(vault, self.store.locks.get(vault["BackupVaultArn"]), lifecycle)
 
     def _copy(self, point: dict[str, Any], match: re.Match, body: dict[str, Any], job: dict[str, Any]) -> None:
         vault = self.find_vault(match["account"], match["region"], match["name"]) or {}
@@ -190,7 +193,7 @@ class CopyJobs:
             CompletionDate=time.time(),
             DestinationRecoveryPointArn=arn,
             DestinationEncryptionKeyArn=copied["EncryptionKeyArn"],
-            DestinationVaultType="BACKUP_VAULT",
+            DestinationVaultType=air_gapped.vault_type(vault),
         )
 
     def list(self, query: dict[str, str]) -> Response:

@@ -50,7 +50,7 @@ def _backup(request: Request, action: str) -> Rule | None:
         return None
     if parts[0] in ("tags", "untag") and len(parts) > 1:
         return Rule("/".join(parts[1:]))
-    if parts[0] == "backup-vaults" and len(parts) > 1:
+    if parts[0] in ("backup-vaults", "logically-air-gapped-backup-vaults") and len(parts) > 1:
         if len(parts) > 3 and parts[2] == "recovery-points":
             return Rule("/".join(parts[3:]))
         return Rule(request.arn("backup", f"backup-vault:{parts[1]}"))

@@ -333,3 +333,49 @@ def test_a_region_that_is_down_answers_nothing_while_the_others_and_iam_do(local
     finally:
         local_aws.region_down("us-west-2", down=False)
     assert west.describe_table(TableName="outage-west")["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_a_copy_into_the_air_gapped_vault_stays_until_its_retention_ends(local_aws):
+    """Row 31: the vault is locked from its creation; a copy kept within its retention lands
+    there and cannot be deleted, one kept longer fails and says why."""
+    ddb, backup = local_aws.client("dynamodb"), local_aws.client("backup")
+    create_table(ddb, "gapped")
+    backup.create_backup_vault(BackupVaultName="gapped-src")
+    made = backup.create_logically_air_gapped_backup_vault(
+        BackupVaultName="gapped-lag", MinRetentionDays=7, MaxRetentionDays=30
+    )
+    lag = backup.describe_backup_vault(BackupVaultName="gapped-lag")
+    assert (lag["VaultType"], lag["Locked"], made["VaultState"]) == (
+        "LOGICALLY_AIR_GAPPED_BACKUP_VAULT",
+        True,
+        "AVAILABLE",
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = local_aws.client("iam").create_role(RoleName="gapped-role", AssumeRolePolicyDocument=json.dumps(trust))
+    table_arn = ddb.describe_table(TableName="gapped")["Table"]["TableArn"]
+    job = backup.start_backup_job(BackupVaultName="gapped-src", ResourceArn=table_arn, IamRoleArn=role["Role"]["Arn"])
+    point = backup.describe_backup_job(BackupJobId=job["BackupJobId"])["RecoveryPointArn"]
+
+    def copy(days: int) -> dict:
+        started = backup.start_copy_job(
+            RecoveryPointArn=point,
+            SourceBackupVaultName="gapped-src",
+            DestinationBackupVaultArn=lag["BackupVaultArn"],
+            IamRoleArn=role["Role"]["Arn"],
+            Lifecycle={"DeleteAfterDays": days},
+        )
+        return backup.describe_copy_job(CopyJobId=started["CopyJobId"])["CopyJob"]
+
+    too_long = copy(31)
+    assert too_long["State"] == "FAILED" and "(7 to 30 days)" in too_long["StatusMessage"]
+    kept = copy(30)
+    assert kept["State"] == "COMPLETED" and kept["DestinationVaultType"] == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+    with pytest.raises(botocore.exceptions.ClientError, match="vault lock"):
+        backup.delete_recovery_point(BackupVaultName="gapped-lag", RecoveryPointArn=kept["DestinationRecoveryPointArn"])
+    with pytest.raises(botocore.exceptions.ClientError):
+        backup.delete_backup_vault_lock_configuration(BackupVaultName="gapped-lag")

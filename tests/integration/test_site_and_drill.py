@@ -62,6 +62,12 @@ def test_bad_input_is_refused_before_any_aws_call(local_aws):
     run = local_aws.playbook("site.yml", "-e", json.dumps(bad_event), check=False)
     assert run.returncode != 0
     assert "value of protected_events must be one or more of" in run.stdout and "ddbguard_tables" in run.stdout
+    for extra, said in (
+        ({"dr_backup_air_gapped_min_retention_days": 40}, "dr_backup_air_gapped_max_retention_days must be from"),
+        ({"dr_backup_air_gapped_max_retention_days": ""}, "are required with an air-gapped vault"),
+    ):
+        run = local_aws.playbook("site.yml", "-e", json.dumps(extra), check=False)
+        assert run.returncode != 0 and said in " ".join(run.stdout.split()), run.stdout[-2000:]
     assert resources(local_aws) == before
 
 
@@ -109,7 +115,7 @@ def test_site_provisions_the_backup_tier_and_escalation(local_aws):
     [plan] = backup.list_backup_plans()["BackupPlansList"]
     [rule] = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"]
     assert rule["ScheduleExpression"] == "cron(0 */12 * * ? *)" and rule["Lifecycle"]["DeleteAfterDays"] == 35
-    [copy] = rule["CopyActions"]
+    copy, air_gapped_copy = rule["CopyActions"]
     dr_vault = local_aws.client("backup", DR_REGION).describe_backup_vault(BackupVaultName="ddbguard-vault")
     assert (
         copy["DestinationBackupVaultArn"] == dr_vault["BackupVaultArn"]
@@ -117,6 +123,15 @@ def test_site_provisions_the_backup_tier_and_escalation(local_aws):
     )
     dr_key = local_aws.client("kms", DR_REGION).describe_key(KeyId=dr_vault["EncryptionKeyArn"])["KeyMetadata"]
     assert dr_key["KeyManager"] == "CUSTOMER" and f":{DR_REGION}:" in dr_key["Arn"]
+    # Account loss: every recovery point is also copied into the logically air-gapped vault,
+    # locked in compliance mode by AWS, within whose retention the copy is kept.
+    air_gapped = backup.describe_backup_vault(BackupVaultName="ddbguard-air-gapped")
+    assert air_gapped["VaultType"] == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT" and air_gapped["Locked"] is True
+    assert (air_gapped["MinRetentionDays"], air_gapped["MaxRetentionDays"]) == (7, 365)
+    assert air_gapped_copy == {
+        "DestinationBackupVaultArn": air_gapped["BackupVaultArn"],
+        "Lifecycle": {"DeleteAfterDays": 35},
+    }
 
     table_arn = local_aws.client("dynamodb").describe_table(TableName=TABLE)["Table"]["TableArn"]
     [selection] = backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])["BackupSelectionsList"]

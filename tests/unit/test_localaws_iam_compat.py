@@ -101,6 +101,8 @@ def test_backup_requests_are_authorized_on_their_vault_plan_or_recovery_point():
         return iam_resource_arns.resolve(request("backup", method, path, body), action).resource
 
     assert on("GET", "/backup-vaults/ddbguard-vault", "backup:DescribeBackupVault") == vault
+    air_gapped = on("PUT", "/logically-air-gapped-backup-vaults/lag", "backup:CreateLogicallyAirGappedBackupVault")
+    assert air_gapped == vault.replace("ddbguard-vault", "lag")
     assert (
         on("GET", "/backup-vaults/ddbguard-vault/recovery-points/", "backup:ListRecoveryPointsByBackupVault") == vault
     )

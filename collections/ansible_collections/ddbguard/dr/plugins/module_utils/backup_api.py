@@ -89,6 +89,12 @@ def find_vault(client: Client, name: str) -> dict[str, Any] | None:
     return client.describe_backup_vault(BackupVaultName=name)
 
 
+@DdbguardErrorHandler.common_error_handler("create the logically air-gapped vault")
+@AWSRetry.jittered_backoff()
+def create_air_gapped_vault(client: Client, request: dict[str, Any]) -> dict[str, Any]:
+    return client.create_logically_air_gapped_backup_vault(**request)
+
+
 @DdbguardErrorHandler.list_error_handler("read the vault access policy")
 @AWSRetry.jittered_backoff()
 def get_vault_policy(client: Client, name: str) -> str | None:
