@@ -6,10 +6,12 @@ import json
 import os
 import time
 
+import boto3
+import botocore.config
 import botocore.exceptions
 import pytest
 
-from localaws import launcher
+from localaws import launcher, principals
 
 pytestmark = pytest.mark.integration
 
@@ -321,13 +323,26 @@ def test_a_region_that_is_down_answers_nothing_while_the_others_and_iam_do(local
     retries) and leaves its state alone; us-east-1 and IAM answer; back up, it answers again."""
     west, east = local_aws.client("dynamodb", region="us-west-2"), local_aws.client("dynamodb")
     create_table(west, "outage-west")
+    once = botocore.config.Config(retries={"total_max_attempts": 1})
+
+    def refused_in_west(service: str):
+        keys = principals.load(local_aws.target.dir)["tester"]
+        return boto3.client(
+            service,
+            endpoint_url=local_aws.endpoint,
+            region_name="us-west-2",
+            aws_access_key_id=keys["access_key_id"],
+            aws_secret_access_key=keys["secret_access_key"],
+            config=once,
+        )
+
     local_aws.region_down("us-west-2")
     try:
         with pytest.raises(botocore.exceptions.ClientError) as refused:
-            west.delete_table(TableName="outage-west")
+            refused_in_west("dynamodb").delete_table(TableName="outage-west")
         assert refused.value.response["Error"]["Code"] == "ServiceUnavailable"
         with pytest.raises(botocore.exceptions.ClientError):
-            local_aws.client("backup", region="us-west-2").list_backup_vaults()
+            refused_in_west("backup").list_backup_vaults()
         assert "outage-west" not in east.list_tables()["TableNames"]
         assert local_aws.client("iam").list_roles()["Roles"] is not None
     finally:

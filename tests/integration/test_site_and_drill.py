@@ -63,8 +63,12 @@ def test_bad_input_is_refused_before_any_aws_call(local_aws):
     assert run.returncode != 0
     assert "value of protected_events must be one or more of" in run.stdout and "ddbguard_tables" in run.stdout
     for extra, said in (
-        ({"dr_backup_air_gapped_min_retention_days": 40}, "dr_backup_air_gapped_max_retention_days must be from"),
-        ({"dr_backup_air_gapped_max_retention_days": ""}, "are required with an air-gapped vault"),
+        ({"dr_backup_air_gapped_min_retention_days": 400}, "dr_backup_air_gapped_max_retention_days must be from"),
+        # no retention: the role's argument spec names the variable
+        (
+            {"dr_backup_air_gapped_max_retention_days": None},
+            "argument 'dr_backup_air_gapped_max_retention_days' is of type",
+        ),
     ):
         run = local_aws.playbook("site.yml", "-e", json.dumps(extra), check=False)
         assert run.returncode != 0 and said in " ".join(run.stdout.split()), run.stdout[-2000:]
