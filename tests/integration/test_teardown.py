@@ -28,7 +28,9 @@ def test_without_confirmation_everything_but_the_data_goes(local_aws):
     assert run.recap()["changed"] > 0
     left = resources(local_aws)
     assert left["tables"] == [TABLE, f"{TABLE}-ddbguard-audit"]
-    assert left["vaults"] == left["dr_vaults"] == ["ddbguard-vault"]
+    assert sorted(left["vaults"]) == ["ddbguard-air-gapped", "ddbguard-vault"] and left["dr_vaults"] == [
+        "ddbguard-vault"
+    ]
     assert left["recovery_points"] == made["recovery_points"]
     assert left["buckets"] == made["buckets"] == ["ddbguard-exports-000000000000-us-east-1"], "the exports are data"
     for kind in ("plans", "functions", "roles", "queues", "topics", "alarms", "log_groups", "parameters"):
