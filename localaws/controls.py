@@ -12,6 +12,11 @@ loopback only and takes no credentials.
 ``POST /_localaws/region/outage?region=<region>&down=<true|false>`` takes a region down, or
 brings it back: while it is down, every service request signed for it but IAM's answers 503
 (``localaws.compat.region_outage``), as a region outage looks to a client of AWS.
+
+``POST /_localaws/account/isolation?account=<12 digits>&isolated=<true|false>`` denies every
+principal of an account (or ends it): each request it signs answers 403
+(``localaws.compat.account_isolation``), as a lost or compromised account cut off with a
+deny-all service control policy.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 
-from localaws.compat import region_outage
+from localaws.compat import account_isolation, region_outage
 
 _HISTORY_KEY = "_localaws_pitr_history"  # kept by localaws.compat.pitr_history
 
@@ -38,6 +43,13 @@ def outage(param: dict):
     return _answer(200, {"down": region_outage.set_down(region, down == "true")})
 
 
+def isolation(param: dict):
+    account, isolated = param.get("account", ""), param.get("isolated", "").lower()
+    if not re.fullmatch(r"\d{12}", account) or isolated not in ("true", "false"):
+        return _answer(400, {"error": "account must be 12 digits and isolated true or false"})
+    return _answer(200, {"isolated": account_isolation.set_isolated(account, isolated == "true")})
+
+
 def _answer(status: int, doc: dict):
     return status, {"Content-Type": "application/json"}, json.dumps(doc).encode()
 
@@ -54,6 +66,8 @@ def install() -> None:
         param = {k: (v[0] if isinstance(v, list) else v) for k, v in query_params.items()}
         if path == "/_localaws/region/outage" and method == "POST":
             return outage(param)
+        if path == "/_localaws/account/isolation" and method == "POST":
+            return isolation(param)
         if path != "/_localaws/pitr/age" or method != "POST":
             return await original(path, method, query_params)
         try:

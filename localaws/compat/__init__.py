@@ -12,6 +12,7 @@ router) calls ``backup_vault_not_found``, ``backup_vault_lock`` and ``restore_jo
 from __future__ import annotations
 
 from localaws.compat import (
+    account_isolation,
     alarm_evaluation,
     backup,
     backup_plan_versions,
@@ -26,6 +27,7 @@ from localaws.compat import (
     incremental_export,
     pitr,
     pitr_history,
+    ram,
     region_outage,
     restore_encryption,
     sqs_metrics,
@@ -39,6 +41,7 @@ from localaws.compat import (
 
 PATCHES = (
     backup,
+    ram,  # after backup: RAM's state is kept with AWS Backup's
     backup_vault_policy,
     backup_selection_conditions,
     backup_plan_versions,
@@ -60,6 +63,7 @@ PATCHES = (
     iam_pass_role,
     iam_policy_arn,
     stepfunctions_role,
+    account_isolation,  # an isolated account is refused before any patch below sees its request
     region_outage,  # last: a region that is down answers before any other patch sees the request
 )
 

@@ -16,6 +16,8 @@
    be removed once its changeable period is over. A policy's explicit denies refuse the
    operations it protects (``localaws.compat.backup_vault_policy``).
 5. Logically air-gapped vaults, locked from the start (``localaws.compat.backup_air_gapped_vault``).
+6. Another account's shared air-gapped vault: its recovery points listed and restored
+   (``localaws.compat.backup_shared_vault``).
 
 Every request this module does not concern goes to ministack unchanged.
 """
@@ -32,7 +34,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from localaws.compat import backup_air_gapped_vault as air_gapped
-from localaws.compat import backup_copy_jobs, backup_vault_lock, backup_vault_not_found, restore_job_role
+from localaws.compat import (
+    backup_copy_jobs,
+    backup_shared_vault,
+    backup_vault_lock,
+    backup_vault_not_found,
+    restore_job_role,
+)
 from localaws.compat import backup_vault_policy as vault_policy
 from localaws.compat.answers import Response
 from localaws.compat.answers import answer as _answer
@@ -61,6 +69,8 @@ class DynamoDbOps:
     copy_backup: Callable[[str, str, str], str] = backup_copy_jobs.copy_backup
     # (account, region, vault name) -> that vault's record, or None
     find_vault: Callable[[str, str, str], dict[str, Any] | None] = backup_copy_jobs.vault_in
+    # (backup ARN, owner, account, region) -> a copy in ``account`` for one restore of a shared point
+    share_backup: Callable[[str, str, str, str], str] = backup_shared_vault.backup_for_restore
 
 
 @dataclass
@@ -142,6 +152,7 @@ class BackupCompat:
                 return self.start_restore_job(body)
             if method == "GET" and len(parts) == 2:
                 job = self.store.restore_jobs.get(parts[1])
+                job = job if job and job["AccountId"] == self.account else None
                 return (
                     _answer(job) if job else _error("ResourceNotFoundException", f"Restore job {parts[1]} not found.")
                 )
@@ -180,6 +191,13 @@ class BackupCompat:
         return None
 
     def _vault_route(self, method: str, vault: str, rest: list[str], query: dict[str, str], body: dict[str, Any]):
+        owner = query.get("backupVaultAccountId") or self.account
+        if owner != self.account:
+            if rest == ["recovery-points"] and method == "GET":
+                arn = backup_shared_vault.vault_arn(self.region, owner, vault)
+                found = backup_shared_vault.listing(self.store.recovery_points, arn, self.account)
+                return found if isinstance(found, tuple) else self._listed(found, query)
+            return _error("AccessDeniedException", f"Only the owner of {vault} may make this call on it.", 403)
         if not rest:
             if method == "GET":
                 return self.describe_vault(vault)
@@ -316,7 +334,9 @@ class BackupCompat:
         return {k: v for k, v in record.items() if not k.startswith("_")}
 
     def list_recovery_points_by_vault(self, vault: str, query: dict[str, str]) -> Response:
-        points = self._points_in(vault)
+        return self._listed(self._points_in(vault), query)
+
+    def _listed(self, points: list[dict[str, Any]], query: dict[str, str]) -> Response:
         before, after = _epoch(query.get("createdBefore")), _epoch(query.get("createdAfter"))
         if query.get("resourceArn"):
             points = [p for p in points if p["ResourceArn"] == query["resourceArn"]]
@@ -369,8 +389,13 @@ class BackupCompat:
         point = self.store.recovery_points.get(body.get("RecoveryPointArn", ""))
         if point is None:
             return None  # not one of ours: ministack's own behaviour
-        if not self._here(point):
+        owner = point["RecoveryPointArn"].split(":")[4]
+        if point["RecoveryPointArn"].split(":")[3] != self.region:
             return _error("ResourceNotFoundException", f"Recovery point {point['RecoveryPointArn']} not found.")
+        if owner != self.account:
+            refused = backup_shared_vault.restore_source(point, self.account)
+            if refused:
+                return refused
         metadata = body.get("Metadata") or {}
         target = metadata.get("targetTableName")
         if not target:
@@ -385,10 +410,16 @@ class BackupCompat:
             job = restore_job_role.failed_job(self.account, point, body["IamRoleArn"], started)
             self.store.restore_jobs[job["RestoreJobId"]] = job
             return _answer({"RestoreJobId": job["RestoreJobId"]})
+        backup_arn = point["_DynamoDbBackupArn"]
+        if owner != self.account:
+            backup_arn = self.ddb.share_backup(backup_arn, owner, self.account, self.region)
         try:
-            created = self.ddb.restore(point["_DynamoDbBackupArn"], target)
+            created = self.ddb.restore(backup_arn, target)
         except ValueError as err:
             return _error("InvalidParameterValueException", str(err))
+        finally:
+            if backup_arn != point["_DynamoDbBackupArn"]:
+                self.ddb.delete_backup(backup_arn)
         job_id = str(uuid.uuid4()).upper()
         self.store.restore_jobs[job_id] = {
             "AccountId": self.account,
@@ -411,7 +442,7 @@ class BackupCompat:
         return _answer({"RestoreJobId": job_id})
 
     def list_restore_jobs(self, query: dict[str, str]) -> Response:
-        jobs = list(self.store.restore_jobs.values())
+        jobs = [j for j in self.store.restore_jobs.values() if j["AccountId"] == self.account]
         if query.get("status"):
             jobs = [j for j in jobs if j["Status"] == query["status"]]
         if query.get("resourceType"):

@@ -23,7 +23,8 @@ too:
   ``DeleteItem``, ``GetItem``, ``Query``, ``Scan``, ``BatchWriteItem``); the same rights for
   ``RestoreTableFromBackup``'s target.
 
-Each ARN is the one the reference's resource type defines. A plan that does not exist yet
+Each ARN is the one the reference's resource type defines; a vault another account shares
+(``backupVaultAccountId``) is its owner's. A plan that does not exist yet
 (``CreateBackupPlan``) is ``backup-plan:*``: its id is made by the call.
 """
 
@@ -53,7 +54,8 @@ def _backup(request: Request, action: str) -> Rule | None:
     if parts[0] in ("backup-vaults", "logically-air-gapped-backup-vaults") and len(parts) > 1:
         if len(parts) > 3 and parts[2] == "recovery-points":
             return Rule("/".join(parts[3:]))
-        return Rule(request.arn("backup", f"backup-vault:{parts[1]}"))
+        owner = request.param("backupVaultAccountId") or request.account  # a vault shared by its owner
+        return Rule(f"arn:aws:backup:{request.region}:{owner}:backup-vault:{parts[1]}")
     if parts[:2] == ["backup", "plans"]:
         plan = parts[2] if len(parts) > 2 else "*"
         return Rule(request.arn("backup", f"backup-plan:{plan}"))
