@@ -15,7 +15,11 @@ account's root key: it makes, idempotently,
   modules and the emulator, never our policies;
 - ``ddbguard-break-glass``: the role the operator assumes to delete data (teardown with
   ``ddbguard_teardown_confirm``), trusted by the operator only, allowed only the
-  deletions the vault policy reserves for it.
+  deletions the vault policy reserves for it;
+- ``recovery``: in another account, the recovery account (``RECOVERY_ACCOUNT``), a user
+  holding exactly ``docs/recovery-policy.json``: what ``playbooks/recover-account.yml`` and
+  the drill's account-loss tier need to restore from the air-gapped vault the source
+  account shares with it, and nothing in the source account.
 
 Their keys are written to ``<target dir>/principals.json`` (mode 0600), which git
 ignores with the rest of ``.localaws/``. A restart keeps them (the emulator persists
@@ -34,6 +38,9 @@ ACCOUNT = "000000000000"
 # ministack treats a 12-digit access key id as the root of that account.
 ROOT_KEY = ACCOUNT
 OPERATOR_POLICY = Path(__file__).resolve().parent.parent / "docs" / "operator-policy.json"
+# The account that restores when ACCOUNT is lost (inventories/local shares the vault with it).
+RECOVERY_ACCOUNT = "222222222222"
+RECOVERY_POLICY = Path(__file__).resolve().parent.parent / "docs" / "recovery-policy.json"
 FILE_NAME = "principals.json"
 
 # An application: the items of its tables, not ddbguard's audit tables, nothing else.
@@ -158,14 +165,14 @@ BREAK_GLASS_POLICY = {
 }
 
 
-def root_client(service: str, endpoint: str, region: str = "us-east-1"):
-    """A client with the account's root key: the bootstrap's only."""
+def root_client(service: str, endpoint: str, region: str = "us-east-1", account: str = ACCOUNT):
+    """A client with an account's root key: the bootstrap's only."""
     return boto3.client(
         service,
         endpoint_url=endpoint,
         region_name=region,
-        aws_access_key_id=ROOT_KEY,
-        aws_secret_access_key=ROOT_KEY,
+        aws_access_key_id=account,
+        aws_secret_access_key=account,
     )
 
 
@@ -229,6 +236,9 @@ def bootstrap(endpoint: str, target_dir: Path, operator_policy_file: Path = OPER
         "tester": _user(iam, "ddbguard-tester", TESTER_POLICY, previous.get("tester")),
     }
     found["break_glass"] = _break_glass(iam, found["operator"]["arn"])
+    recovery_iam = root_client("iam", endpoint, account=RECOVERY_ACCOUNT)
+    recovery_policy = json.loads(RECOVERY_POLICY.read_text())
+    found["recovery"] = _user(recovery_iam, "ddbguard-recovery-operator", recovery_policy, previous.get("recovery"))
     if found != previous:
         file = path(target_dir)
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -241,7 +251,8 @@ def bootstrap(endpoint: str, target_dir: Path, operator_policy_file: Path = OPER
 
 
 def client(target_dir: Path, endpoint: str, who: str, service: str, region: str = "us-east-1"):
-    """A client acting as one of the bootstrap's users (``operator``, ``writer``, ``auditor``, ``tester``)."""
+    """A client acting as one of the bootstrap's users (``operator``, ``writer``, ``auditor``, ``tester``,
+    ``recovery``)."""
     keys = load(target_dir)[who]
     return boto3.client(
         service,

@@ -34,6 +34,10 @@ JUSTIFIED = {
         "site.yml creates the monitors' and the backup role and writes their policies; the grants are limited "
         "to roles named *-change-monitor and ddbguard-backup (docs/operator-policy.md)."
     ),
+    ("recovery", "PERMISSIONS_MANAGEMENT_ACTIONS"): (
+        "The recovery account creates its restore role (ddbguard-recovery-restore only), attaches AWS Backup's "
+        "restore policy only (iam:PolicyARN) and passes it to backup.amazonaws.com only (docs/operator-policy.md)."
+    ),
     ("operator", "CREDENTIALS_EXPOSURE"): (
         "sts:AssumeRole on the break-glass role only (ddbguard-break-glass): the teardown that deletes data "
         "takes its credentials because the vault policy refuses that to everyone else; the role's own trust "

@@ -77,6 +77,9 @@ OTHER_PATHS = {
     "states:UpdateStateMachine": "a copy-back job's definition or role changes (a new version of the collection)",
     "states:TagResource": "a copy-back job's tags change",
     "states:UntagResource": "a copy-back job's tags change",
+    "ram:AssociateResourceShare": "a recovery account added to dr_backup_air_gapped_recovery_account_ids",
+    "ram:DisassociateResourceShare": "a recovery account removed from dr_backup_air_gapped_recovery_account_ids",
+    "ram:DeleteResourceShare": "dr_backup_air_gapped_recovery_account_ids emptied",
 }
 # Actions that AWS does not let a policy scope to a resource: "Resource": "*" is their only form.
 UNSCOPABLE = {
@@ -96,6 +99,8 @@ UNSCOPABLE = {
     "lambda:CreateEventSourceMapping",
     "logs:DescribeLogGroups",
     "states:ListStateMachines",
+    "ram:GetResourceShares",
+    "ram:GetResourceShareAssociations",
 }
 
 

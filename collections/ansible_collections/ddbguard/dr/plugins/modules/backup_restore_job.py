@@ -35,6 +35,13 @@ options:
   resource_arn:
     description: ARN of the backed-up table whose recovery points are searched (or checked).
     type: str
+  backup_vault_account_id:
+    description:
+      - The account that owns O(backup_vault_name), when another account shares its
+        logically air-gapped vault with this one (AWS RAM, accepted); the table is restored
+        into this account. Empty for a vault of this account.
+    type: str
+    default: ""
   created_before:
     description:
       - ISO 8601 time. Only recovery points created strictly before it are chosen.
@@ -126,6 +133,7 @@ skipped_drill_points:
 """
 
 import datetime
+import re
 from typing import Any, Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -142,6 +150,7 @@ ARGUMENT_SPEC = dict(
     recovery_point_arn=dict(type="str"),
     backup_vault_name=dict(type="str"),
     resource_arn=dict(type="str"),
+    backup_vault_account_id=dict(type="str", default=""),
     created_before=dict(type="str"),
     target_table_name=dict(type="str", required=True),
     iam_role_arn=dict(type="str", required=True),
@@ -164,6 +173,10 @@ def validate(params: dict[str, Any]) -> list[str]:
         problems.append("wait_timeout must be at least 1 second")
     if "targetTableName" in params["restore_metadata"]:
         problems.append("restore_metadata must not set targetTableName; use target_table_name")
+    if params["backup_vault_account_id"] and not re.fullmatch(r"\d{12}", params["backup_vault_account_id"]):
+        problems.append(
+            f"backup_vault_account_id must be a 12-digit account id, got {params['backup_vault_account_id']!r}"
+        )
     if params["created_before"]:
         try:
             parse_time(params["created_before"], "created_before")
@@ -191,8 +204,9 @@ def choose_point(client: Any, params: dict[str, Any], before: datetime.datetime)
                 f"{params['resource_arn']} in vault {params['backup_vault_name']}; it belongs to {owner}"
             )
         return point
+    shared = {"BackupVaultAccountId": params["backup_vault_account_id"]} if params["backup_vault_account_id"] else {}
     points = backup_api.list_recovery_points(
-        client, params["backup_vault_name"], params["resource_arn"], ByCreatedBefore=before
+        client, params["backup_vault_name"], params["resource_arn"], ByCreatedBefore=before, **shared
     )
     skipped: list[str] = []
     for point in bk.newest_first(points, before.timestamp()):
