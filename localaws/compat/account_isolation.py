@@ -12,13 +12,15 @@ The local AWS cannot apply a service control policy (it has no organization). Th
 does what such a policy does: while an account is isolated, every service request whose
 credentials are that account's (its root, its users, its roles' sessions) answers ``403
 AccessDeniedException`` (an explicit deny), and nothing of that account's state is read or
-changed. The other accounts answer as before. ``localaws.controls`` turns it on and off
+changed. The other accounts answer as before. The denial is in each service's own protocol
+(ministack's ``access_denied_response``, as for a policy's explicit deny), so every SDK
+reads its code. ``localaws.controls`` turns it on and off
 (``POST /_localaws/account/isolation``); it is kept in memory only, so a restart ends it.
 """
 
 from __future__ import annotations
 
-from localaws.compat.answers import Response, error
+from localaws.compat.answers import Response
 
 _ISOLATED: set[str] = set()
 
@@ -29,19 +31,28 @@ def set_isolated(account: str, isolated: bool) -> list[str]:
     return sorted(_ISOLATED)
 
 
-def refusal(account: str, service: str) -> Response | None:
-    """The answer to a principal of an isolated account, or None when the request goes through."""
-    if account not in _ISOLATED:
-        return None
-    return error(
-        "AccessDeniedException",
-        f"every action of account {account} is explicitly denied ({service}): the account is isolated",
-        403,
+def isolated(account: str) -> bool:
+    return account in _ISOLATED
+
+
+def denial(account: str, service: str, action: str | None, request_id: str, headers: dict) -> Response:
+    """The explicit deny in the service's protocol."""
+    from ministack.core.iam_actions import access_denied_response
+
+    return access_denied_response(
+        service,
+        action or f"{service}:*",
+        f"arn:aws:iam::{account}:root",
+        request_id,
+        headers=headers,
+        explicit_deny=True,
+        message=f"every action of account {account} is explicitly denied: the account is isolated",
     )
 
 
 def install() -> None:
     from ministack import app
+    from ministack.core.iam_actions import extract_iam_action
     from ministack.core.responses import get_account_id
     from ministack.core.router import detect_service
 
@@ -51,10 +62,12 @@ def install() -> None:
 
     async def dispatch(method, path, headers, body, query_params, request_id):
         if _ISOLATED:
-            routing = app._routing_params(method, path, headers, body, query_params)
-            refused = refusal(get_account_id(), detect_service(method, path, headers, routing))
-            if refused is not None:
-                return refused
+            account = get_account_id()
+            if isolated(account):
+                routing = app._routing_params(method, path, headers, body, query_params)
+                service = detect_service(method, path, headers, routing)
+                action = extract_iam_action(service, method, path, headers, body, routing)
+                return denial(account, service, action, request_id, headers)
         return await original(method, path, headers, body, query_params, request_id)
 
     dispatch._localaws_account_isolation = True

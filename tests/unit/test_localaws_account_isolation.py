@@ -1,35 +1,59 @@
-"""Row 34: an isolated account's principals are refused every call; other accounts are not."""
+"""Row 34: an isolated account's principals are refused every call, in each service's own
+protocol (an SDK reads AccessDenied); other accounts are not."""
 
 from __future__ import annotations
 
 import json
 
+import botocore.session
 import pytest
+from botocore.parsers import create_parser
 
 from localaws.compat import account_isolation
+
+SOURCE, RECOVERY = "000000000000", "222222222222"
 
 
 @pytest.fixture(autouse=True)
 def _none_isolated():
     yield
-    for account in account_isolation.set_isolated("000000000000", False):
+    for account in account_isolation.set_isolated(SOURCE, False):
         account_isolation.set_isolated(account, False)
 
 
-def test_an_account_that_is_not_isolated_is_let_through():
-    assert account_isolation.refusal("000000000000", "dynamodb") is None
+def test_only_an_isolated_account_is_refused_and_isolation_ends():
+    assert not account_isolation.isolated(SOURCE)
+    assert account_isolation.set_isolated(SOURCE, True) == [SOURCE]
+    assert account_isolation.isolated(SOURCE) and not account_isolation.isolated(RECOVERY)
+    assert account_isolation.set_isolated(SOURCE, False) == []
+    assert not account_isolation.isolated(SOURCE)
 
 
-def test_every_service_refuses_an_isolated_account_with_an_explicit_deny():
-    assert account_isolation.set_isolated("000000000000", True) == ["000000000000"]
-    for service in ("dynamodb", "backup", "iam", "sts", "lambda"):
-        status, headers, body = account_isolation.refusal("000000000000", service)
-        assert status == 403 and headers["x-amzn-errortype"] == "AccessDeniedException"
-        assert "explicitly denied" in json.loads(body)["Message"]
-    assert account_isolation.refusal("222222222222", "backup") is None
+def parsed(service: str, operation: str, answer) -> dict:
+    """The error as botocore reads it from the answer."""
+    status, headers, body = answer
+    model = botocore.session.get_session().get_service_model(service)
+    parser = create_parser(model.metadata["protocol"])
+    shape = model.operation_model(operation).output_shape
+    return parser.parse({"status_code": status, "headers": headers, "body": body}, shape)["Error"]
 
 
-def test_isolation_ends():
-    account_isolation.set_isolated("000000000000", True)
-    assert account_isolation.set_isolated("000000000000", False) == []
-    assert account_isolation.refusal("000000000000", "dynamodb") is None
+@pytest.mark.parametrize(
+    ("service", "model", "operation", "action"),
+    [
+        ("dynamodb", "dynamodb", "DescribeTable", "dynamodb:DescribeTable"),
+        ("sts", "sts", "GetCallerIdentity", "sts:GetCallerIdentity"),
+        ("backup", "backup", "ListBackupVaults", "backup:ListBackupVaults"),
+    ],
+)
+def test_the_denial_is_an_explicit_deny_each_sdk_reads(service, model, operation, action):
+    answer = account_isolation.denial(SOURCE, service, action, "req-1", {})
+    assert answer[0] in (400, 403)
+    error = parsed(model, operation, answer)
+    assert "AccessDenied" in error["Code"]
+    assert "isolated" in error["Message"] and SOURCE in error["Message"]
+
+
+def test_a_call_without_a_known_action_is_denied_too():
+    status, _, body = account_isolation.denial(SOURCE, "dynamodb", None, "req-2", {})
+    assert status == 403 and "AccessDenied" in json.loads(body)["__type"]
