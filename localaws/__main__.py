@@ -1,4 +1,7 @@
-"""Command line: ``python -m localaws {start,stop,status,reset} [--port N]``.
+"""Command line: ``python -m localaws {start,stop,status,reset,run-plan} [--port N] [--plan NAME]``.
+
+``run-plan`` runs a backup plan's next scheduled run now (``docs/emulator.md``, row 35):
+its backup jobs and their copies, where on AWS they come at the rule's schedule.
 
 Prints one JSON object, so that scripts and Ansible can read the result; exits 1 with
 the reason on standard error when the operation cannot be done.
@@ -15,7 +18,8 @@ from localaws import launcher
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localaws", description=__doc__)
-    parser.add_argument("command", choices=["start", "stop", "status", "reset"])
+    parser.add_argument("command", choices=["start", "stop", "status", "reset", "run-plan"])
+    parser.add_argument("--plan", default="ddbguard-plan", help="run-plan: the plan's name")
     parser.add_argument("--port", type=int, help="default: $LOCAL_AWS_PORT or 4566")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
     args = parser.parse_args(argv)
@@ -27,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             result = launcher.stop(target)
         elif args.command == "reset":
             result = launcher.reset(target)
+        elif args.command == "run-plan":
+            result = launcher.run_plan(target, args.plan)
         else:
             result = launcher.status(target)
     except launcher.LauncherError as exc:

@@ -17,6 +17,16 @@ brings it back: while it is down, every service request signed for it but IAM's 
 principal of an account (or ends it): each request it signs answers 403
 (``localaws.compat.account_isolation``), as a lost or compromised account cut off with a
 deny-all service control policy.
+
+``POST /_localaws/backup/run-plan?plan=<name>[&account=<id>&region=<region>]`` runs the
+plan's next scheduled run now: its backup jobs, then its copies
+(``localaws.compat.backup_plan_runs``, row 35), where on AWS it comes at the rule's
+schedule.
+
+``POST /_localaws/backup/corrupt-copies?vault=<vault ARN>&key_prefix=<text>[&corrupt=false]``
+makes every copy into that vault from now on come out corrupted: each item whose partition
+key (a string) starts with ``key_prefix`` gets an attribute it did not have. A fault, as a
+copy damaged in transit or at rest would be, for the tests that prove the drill sees it.
 """
 
 from __future__ import annotations
@@ -24,9 +34,51 @@ from __future__ import annotations
 import json
 import re
 
-from localaws.compat import account_isolation, region_outage
+from localaws.compat import account_isolation, backup_copy_jobs, region_outage
 
 _HISTORY_KEY = "_localaws_pitr_history"  # kept by localaws.compat.pitr_history
+CORRUPTED = "_localaws_corrupted"
+_CORRUPT_VAULTS: dict[str, str] = {}  # vault ARN -> key prefix of the items its copies corrupt
+
+
+def corrupt(snapshot: dict, key_prefix: str) -> int:
+    """Add an attribute to each item of a backup's snapshot whose partition key starts with
+    ``key_prefix``; the number of items changed."""
+    changed = 0
+    for partition, items in snapshot.items():
+        if not str(partition).startswith(key_prefix):
+            continue
+        for item in items.values():
+            item[CORRUPTED] = {"S": "corrupted by the local AWS"}
+            changed += 1
+    return changed
+
+
+def _after_copy(vault_arn: str, backup_arn: str, account: str, region: str) -> None:
+    from ministack.core.responses import request_scope
+    from ministack.services import dynamodb as ddb
+
+    prefix = _CORRUPT_VAULTS.get(vault_arn)
+    if prefix is None:
+        return
+    with request_scope(account, region):
+        record = ddb._backups.get(backup_arn)
+        if record is not None:
+            corrupt(record.get("_items_snapshot") or {}, prefix)
+
+
+def corrupt_copies(param: dict):
+    vault, prefix, on = param.get("vault", ""), param.get("key_prefix", ""), param.get("corrupt", "true").lower()
+    if not re.fullmatch(r"arn:aws[a-z-]*:backup:[a-z0-9-]+:\d{12}:backup-vault:[^:/]+", vault) or on not in (
+        "true",
+        "false",
+    ):
+        return _answer(400, {"error": "vault must be a backup vault ARN and corrupt true or false"})
+    if on == "true":
+        _CORRUPT_VAULTS[vault] = prefix
+    else:
+        _CORRUPT_VAULTS.pop(vault, None)
+    return _answer(200, {"corrupted": sorted(_CORRUPT_VAULTS)})
 
 
 def age(history: dict, seconds: float) -> None:
@@ -50,6 +102,28 @@ def isolation(param: dict):
     return _answer(200, {"isolated": account_isolation.set_isolated(account, isolated == "true")})
 
 
+def run_plan(param: dict):
+    from ministack.core.responses import request_scope
+    from ministack.services import backup as backup_module
+
+    from localaws.compat import backup as backup_compat
+    from localaws.compat import backup_plan_runs
+
+    name = param.get("plan", "")
+    account, region = param.get("account", "000000000000"), param.get("region", "us-east-1")
+    with request_scope(account, region):
+        plans = [p for p in backup_module._plans.values() if p.get("BackupPlanName") == name]
+        if len(plans) != 1:
+            return _answer(404, {"error": f"{len(plans)} plans named {name!r} in {account} {region}"})
+        selections = [
+            s for s in backup_module._selections.values() if s.get("BackupPlanId") == plans[0]["BackupPlanId"]
+        ]
+        compat = backup_compat.BackupCompat(
+            backup_compat.STORE, backup_module._vaults, backup_compat.ops(), account, region
+        )
+        return _answer(200, {"runs": backup_plan_runs.run_now(compat, plans[0], selections)})
+
+
 def _answer(status: int, doc: dict):
     return status, {"Content-Type": "application/json"}, json.dumps(doc).encode()
 
@@ -68,6 +142,10 @@ def install() -> None:
             return outage(param)
         if path == "/_localaws/account/isolation" and method == "POST":
             return isolation(param)
+        if path == "/_localaws/backup/run-plan" and method == "POST":
+            return run_plan(param)
+        if path == "/_localaws/backup/corrupt-copies" and method == "POST":
+            return corrupt_copies(param)
         if path != "/_localaws/pitr/age" or method != "POST":
             return await original(path, method, query_params)
         try:
@@ -83,5 +161,6 @@ def install() -> None:
             age(history, seconds)
         return _answer(200, {"aged": param["table"], "seconds": seconds})
 
+    backup_copy_jobs.AFTER_COPY.append(_after_copy)
     handle._localaws_controls = True
     app._handle_admin_reset = handle

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -289,3 +290,17 @@ def reset(target: Target) -> dict:
         raise LauncherError(f"reset failed: {exc}; is the local AWS running?") from exc
     principals.bootstrap(target.endpoint, target.dir, target.operator_policy)  # the reset wiped them too
     return {**status(target), "action": "reset"}
+
+
+def run_plan(target: Target, plan: str) -> dict:
+    """Run the plan's next scheduled run now, through the control (localaws/controls.py)."""
+    if health(target) is None:
+        raise LauncherError(f"the local AWS does not answer on port {target.port}")
+    query = urllib.parse.urlencode({"plan": plan})
+    url = f"{target.endpoint}/_localaws/backup/run-plan?{query}"
+    request = urllib.request.Request(url, method="POST", data=b"")  # noqa: S310 - our own loopback endpoint
+    try:
+        with urllib.request.urlopen(request, timeout=300) as answer:  # noqa: S310 - our own loopback endpoint
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as err:
+        raise LauncherError(f"run-plan {plan}: {err.read().decode(errors='replace')}") from err

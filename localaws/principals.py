@@ -19,7 +19,8 @@ account's root key: it makes, idempotently,
 - ``recovery``: in another account, the recovery account (``RECOVERY_ACCOUNT``), a user
   holding exactly ``docs/recovery-policy.json``: what ``playbooks/recover-account.yml`` and
   the drill's account-loss tier need to restore from the air-gapped vault the source
-  account shares with it, and nothing in the source account.
+  account shares with it, and nothing in the source account; and ``recovery_auditor``, the
+  auditor's read-only policy in that account, with which tests check what it holds.
 
 Their keys are written to ``<target dir>/principals.json`` (mode 0600), which git
 ignores with the rest of ``.localaws/``. A restart keeps them (the emulator persists
@@ -239,6 +240,9 @@ def bootstrap(endpoint: str, target_dir: Path, operator_policy_file: Path = OPER
     recovery_iam = root_client("iam", endpoint, account=RECOVERY_ACCOUNT)
     recovery_policy = json.loads(RECOVERY_POLICY.read_text())
     found["recovery"] = _user(recovery_iam, "ddbguard-recovery-operator", recovery_policy, previous.get("recovery"))
+    found["recovery_auditor"] = _user(
+        recovery_iam, "ddbguard-recovery-auditor", AUDITOR_POLICY, previous.get("recovery_auditor")
+    )
     if found != previous:
         file = path(target_dir)
         file.parent.mkdir(parents=True, exist_ok=True)

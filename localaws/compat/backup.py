@@ -454,6 +454,11 @@ STORE = BackupStore()
 _STATE_KEY = "localaws_backup"
 
 
+def ops() -> DynamoDbOps:
+    """The DynamoDB operations on ministack's tables that the router uses (for the controls)."""
+    return _ministack_ddb_ops()
+
+
 def _ministack_ddb_ops() -> DynamoDbOps:
     """DynamoDB operations on ministack's own tables, in the caller's account and region."""
     from ministack.services import dynamodb as ddb

@@ -48,6 +48,11 @@ LIST_FILTERS = (
 )
 
 
+# Called after each copy with (destination vault ARN, the copy's DynamoDB backup ARN,
+# account, region): how ``localaws.controls`` lets a test corrupt a vault's copies.
+AFTER_COPY: list[Callable[[str, str, str, str], None]] = []
+
+
 def copy_backup(backup_arn: str, account: str, region: str) -> str:
     """Copy ministack's DynamoDB backup ``backup_arn`` (of the caller's scope) into the
     scope of ``account``/``region``; the copy's backup ARN."""
@@ -187,6 +192,8 @@ class CopyJobs:
         }
         if body.get("Lifecycle"):
             copied["Lifecycle"] = body["Lifecycle"]
+        for after in AFTER_COPY:
+            after(copied["BackupVaultArn"], backup_arn, match["account"], match["region"])
         self.store.recovery_points[arn] = copied
         job.update(
             State="COMPLETED",

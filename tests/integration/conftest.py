@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +44,10 @@ class LocalAws:
     def client(self, service: str, region: str = "us-east-1", who: str = "tester"):
         """A client acting as one of the principals the launcher made (localaws/principals.py):
         ``tester`` (sets up and checks: an administrator of the services we use), ``operator``
-        (what the plays hold), ``writer`` (an application: items only) or ``auditor``
-        (read-only). No test acts as the account's root; the plays act as the operator."""
+        (what the plays hold), ``writer`` (an application: items only), ``auditor``
+        (read-only); in the recovery account, ``recovery`` (docs/recovery-policy.json) or
+        ``recovery_auditor`` (read-only). No test acts as an account's root; the plays act
+        as the operator."""
         return principals.client(self.target.dir, self.endpoint, who, service, region)
 
     def break_glass_client(self, service: str, region: str = "us-east-1"):
@@ -66,6 +69,24 @@ class LocalAws:
         url = f"{self.endpoint}/_localaws/region/outage?region={region}&down={str(down).lower()}"
         with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b""), timeout=10) as answer:  # noqa: S310
             assert (region in json.loads(answer.read())["down"]) == down
+
+    def isolate_account(self, account: str, isolated: bool = True) -> None:
+        """Deny every principal of an account, or stop (localaws/controls.py, row 34)."""
+        url = f"{self.endpoint}/_localaws/account/isolation?account={account}&isolated={str(isolated).lower()}"
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b""), timeout=10) as answer:  # noqa: S310
+            assert (account in json.loads(answer.read())["isolated"]) == isolated
+
+    def run_plan(self, plan: str) -> list[dict]:
+        """The plan's next scheduled run, now (localaws/controls.py, row 35): what each job made."""
+        return launcher.run_plan(self.target, plan)["runs"]
+
+    def corrupt_copies(self, vault_arn: str, key_prefix: str, corrupt: bool = True) -> None:
+        """Make every copy into a vault come out with the items under ``key_prefix`` changed,
+        or stop (localaws/controls.py): a fault for the tests that prove the drill sees it."""
+        query = urllib.parse.urlencode({"vault": vault_arn, "key_prefix": key_prefix, "corrupt": str(corrupt).lower()})
+        url = f"{self.endpoint}/_localaws/backup/corrupt-copies?{query}"
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST", data=b""), timeout=10) as answer:  # noqa: S310
+            assert (vault_arn in json.loads(answer.read())["corrupted"]) == corrupt
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)

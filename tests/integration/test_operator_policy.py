@@ -27,6 +27,13 @@ from tests.integration.conftest import ROOT, LocalAws, free_port
 pytestmark = pytest.mark.integration
 
 POLICY = json.loads((ROOT / "docs" / "operator-policy.json").read_text())
+RECOVERY_POLICY = json.loads((ROOT / "docs" / "recovery-policy.json").read_text())
+# The recovery account's actions for paths this flow does not take (the flow runs
+# recover-account.yml twice and the drill's account-loss tier).
+RECOVERY_OTHER_PATHS = {
+    "iam:TagRole": "amazon.aws.iam_role, when the recovery role's tags change",
+    "iam:UpdateAssumeRolePolicy": "amazon.aws.iam_role, when the recovery role's trust policy changes",
+}
 RECORDER = ROOT / "tests" / "recorder"
 
 # Actions the policy must hold that AWS checks on the operator but the local AWS never
@@ -121,7 +128,11 @@ def flow(local_aws, tmp_path_factory):
     env = {"PYTHONPATH": str(RECORDER), "DDBGUARD_RECORD_API_CALLS": str(calls)}
     reports = tmp_path_factory.mktemp("reports")
     local_aws.playbook("site.yml", env=env)
+    local_aws.run_plan("ddbguard-plan")  # its copy in the air-gapped vault is what recover-account.yml restores
     local_aws.playbook("playbooks/verify.yml", "-e", f"ddbguard_report_dir={reports}", env=env)
+    lost = ["-e", f"ddbguard_recover_source_account_id={principals.ACCOUNT}"]
+    local_aws.playbook("playbooks/recover-account.yml", *lost, env=env)
+    local_aws.playbook("playbooks/recover-account.yml", *lost, env=env)  # again: finds the table it restored
     local_aws.playbook("playbooks/restore.yml", "-e", "dr_restore_table=ddbguard-demo", env=env)
     distributed = {"dr_restore_table": "ddbguard-demo", "dr_restore_distributed": True, "dr_restore_segments": 2}
     local_aws.playbook("playbooks/restore.yml", "-e", json.dumps(distributed), env=env)
@@ -160,17 +171,27 @@ def _exported_window(aws) -> dict:
     return {"rollback_table": "ddbguard-demo", "rollback_from": iso(start - 1200), "rollback_to": iso(start - 300)}
 
 
-@pytest.fixture(scope="module")
-def evaluations(local_aws, flow):
-    """The operator's requests of the whole flow, as the emulator evaluated them."""
-    operator = principals.load(local_aws.target.dir)["operator"]["arn"]
+def _evaluations_of(local_aws, flow, who: str) -> list[dict]:
+    arn = principals.load(local_aws.target.dir)[who]["arn"]
     unique = {}
     for line in flow[1].read_text().splitlines():
         entry = json.loads(line)
-        if entry["principal_arn"] == operator:
+        if entry["principal_arn"] == arn:
             key = json.dumps({k: v for k, v in entry.items() if k != "decision"}, sort_keys=True)
             unique.setdefault(key, entry)
     return list(unique.values())
+
+
+@pytest.fixture(scope="module")
+def evaluations(local_aws, flow):
+    """The operator's requests of the whole flow, as the emulator evaluated them."""
+    return _evaluations_of(local_aws, flow, "operator")
+
+
+@pytest.fixture(scope="module")
+def recovery_evaluations(local_aws, flow):
+    """The recovery account's requests of the flow (recover-account.yml, the drill's account-loss tier)."""
+    return _evaluations_of(local_aws, flow, "recovery")
 
 
 def decide(policy: dict, entry: dict) -> str:
@@ -194,12 +215,12 @@ def without(policy: dict, sid: str, action: str | None = None) -> dict:
     return reduced
 
 
-def needed(evaluations: list[dict], reduced: dict) -> list[str]:
+def needed(evaluations: list[dict], reduced: dict, whole: dict = POLICY) -> list[str]:
     """The requests that the whole policy allows and the reduced one refuses."""
     return [
         f"{e['action']} on {e['resource_arn']}"
         for e in evaluations
-        if decide(POLICY, e) == "Allow" and decide(reduced, e) != "Allow"
+        if decide(whole, e) == "Allow" and decide(reduced, e) != "Allow"
     ]
 
 
@@ -239,10 +260,10 @@ def test_every_action_is_needed_by_the_flow_or_named_with_its_path(evaluations):
     assert sorted(set(unneeded)) == sorted(set(NOT_EVALUATED_HERE) | set(OTHER_PATHS)), sorted(set(unneeded))
 
 
-def test_every_call_of_the_plays_was_evaluated(flow, evaluations):
+def test_every_call_of_the_plays_was_evaluated(flow, evaluations, recovery_evaluations):
     """A call the emulator does not evaluate would be allowed to anyone: none may be left."""
     recorded, _log = flow
-    evaluated = {e["action"] for e in evaluations}
+    evaluated = {e["action"] for e in evaluations + recovery_evaluations}
     # The break-glass role's deletions, and the calls AWS never evaluates.
     others = {
         "backup:DeleteRecoveryPoint",
@@ -253,6 +274,40 @@ def test_every_call_of_the_plays_was_evaluated(flow, evaluations):
         "sts:GetCallerIdentity",
     }
     assert sorted(recorded - evaluated - others) == [], sorted(recorded - evaluated - others)
+
+
+def test_the_recovery_account_was_refused_nothing_and_reached_nothing_of_the_source(local_aws, recovery_evaluations):
+    refused = sorted(
+        {f"{e['action']} on {e['resource_arn']}" for e in recovery_evaluations if e["decision"] != "Allow"}
+    )
+    assert refused == []
+    actions = {e["action"] for e in recovery_evaluations}
+    assert {"ram:AcceptResourceShareInvitation", "backup:StartRestoreJob", "iam:PassRole"} <= actions
+    # Only the shared vault and its recovery points are the source account's.
+    source = [
+        e
+        for e in recovery_evaluations
+        if f":{principals.ACCOUNT}:" in e["resource_arn"] and not e["resource_arn"].startswith("arn:aws:backup:")
+    ]
+    assert source == []
+
+
+def test_every_statement_and_action_of_the_recovery_policy_is_needed(recovery_evaluations):
+    """docs/recovery-policy.json, as the operator's: each statement and each action is needed by a
+    request of the flow, or named in RECOVERY_OTHER_PATHS with the path that needs it."""
+    unneeded_statements = [
+        s["Sid"]
+        for s in iam_lint.statements(RECOVERY_POLICY)
+        if not needed(recovery_evaluations, without(RECOVERY_POLICY, s["Sid"]), RECOVERY_POLICY)
+    ]
+    assert unneeded_statements == []
+    unneeded = [
+        action
+        for statement in iam_lint.statements(RECOVERY_POLICY)
+        for action in iam_lint._list(statement["Action"])
+        if not needed(recovery_evaluations, without(RECOVERY_POLICY, statement["Sid"], action), RECOVERY_POLICY)
+    ]
+    assert sorted(set(unneeded)) == sorted(RECOVERY_OTHER_PATHS), sorted(set(unneeded))
 
 
 def test_a_statement_taken_out_stops_the_play_that_needs_it_with_access_denied(tmp_path):

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 TABLE = "ddbguard-demo"
 DR_REGION = "us-west-2"
+RECOVERY_ACCOUNT = principals.RECOVERY_ACCOUNT
 FUNCTION = f"{TABLE}-change-monitor"
 
 
@@ -268,18 +269,31 @@ def canaries_and_scratch_left(aws) -> tuple[list, list]:
         for t in aws.client("dynamodb", region=region).list_tables()["TableNames"]
         if "-drill-" in t
     ]
+    recovery = aws.client("dynamodb", who="recovery_auditor")  # the recovery account's
+    scratch += [t for t in recovery.list_tables()["TableNames"] if "-drill-" in t]
     return canaries, scratch
 
 
+def test_before_the_plan_has_run_the_dr_copy_check_is_not_run_with_its_reason(local_aws, tmp_path):
+    """No scheduled backup has run on a fresh target: there is no plan's copy to check."""
+    run, report = drill(local_aws, tmp_path, "-e", json.dumps({"dr_drill_tiers": ["protection"]}))
+    [copy] = [c for c in report["checks"] if c["name"] == "the DR-region vault holds a copy"]
+    assert copy["status"] == "not-run" and "no scheduled backup has run" in copy["measured"], copy
+    assert report["tiers"]["protection"]["status"] == "incomplete"
+    assert "the DR-region vault holds a copy" in report["tiers"]["protection"]["not_run"]
+
+
 def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
+    # The plan's first scheduled run (the local AWS runs it when asked, docs/emulator.md row 35).
+    [planned] = local_aws.run_plan("ddbguard-plan")
+    assert [c["State"] for c in planned["copies"]] == ["COMPLETED", "COMPLETED"], planned
     run, report = drill(local_aws, tmp_path)
     assert "Drill PASSED on ddbguard-demo" in run.stdout
     assert set(report) >= REPORT_FIELDS and report["target"] == "local" and len(report["commit"]) == 40
-    # Every check passes, but the DR copy: no scheduled backup has run on a fresh local
-    # target, so there is no copy to check: not-run, with its reason, never a pass.
-    not_passed = {c["name"]: c for c in report["checks"] if c["status"] != "pass"}
-    assert set(not_passed) == {"the DR-region vault holds a copy"}, not_passed
-    assert not_passed["the DR-region vault holds a copy"]["status"] == "not-run"
+    # Every check passes, each on what this run measured.
+    assert [c for c in report["checks"] if c["status"] != "pass"] == []
+    [copy] = [c for c in report["checks"] if c["name"] == "the DR-region vault holds a copy"]
+    assert f"1 copies by the plan in {DR_REGION}" in copy["measured"], copy
     assert report_rules.passes_without_measurement(report) == []
     assert report_rules.not_run_without_reason(report) == []
     [copy_back] = [
@@ -298,6 +312,8 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
         "a point-in-time restore holds the table as it was at T",
         "a window of damage is rolled back in place, and a later write kept",
         "a copy in the DR region restores the table there",
+        "every principal of the source account is refused while the recovery runs",
+        "the recovery account restores the air-gapped copy, the source account denied",
         "DeleteTable is refused by deletion protection",
         "DeleteRecoveryPoint is refused by the vault policy",
         "the DR-region vault holds a copy",
@@ -318,7 +334,22 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
     assert region["copy_seconds"] >= 0 and region["rto_seconds"] > 0 and region["items_compared"] == 4
     [copied] = [c for c in report["checks"] if c["name"] == "a copy in the DR region restores the table there"]
     assert f"restored in {DR_REGION}" in copied["measured"] and "all equal" in copied["measured"], copied
-    assert tiers["protection"] == {"status": "incomplete", "not_run": ["the DR-region vault holds a copy"]}
+    # With every principal of this account denied, the recovery account restored the drill's
+    # copy in the air-gapped vault into itself, and every canary was as at backup time.
+    account = tiers["account_loss"]
+    assert account["status"] == "pass" and account["source_denied"] == "pass", account
+    assert (
+        account["recovery_account"] == RECOVERY_ACCOUNT
+        and account["rto_seconds"] > 0
+        and account["items_compared"] == 4
+    )
+    [restored] = [c for c in report["checks"] if c["name"].startswith("the recovery account restores")]
+    assert (
+        f"restored by account {RECOVERY_ACCOUNT} into arn:aws:dynamodb:us-east-1:{RECOVERY_ACCOUNT}:table/"
+        in restored["measured"]
+    )
+    assert "all equal" in restored["measured"], restored
+    assert tiers["protection"] == {"status": "pass", "not_run": []}
     assert report["rpo_seconds"] >= 0
     assert {"name", "status", "measured", "target"} <= set(report["checks"][0])
     assert report["not_proven_here"], "the local target cannot prove everything; the report must say what"
@@ -387,12 +418,65 @@ def test_the_drill_fails_and_says_why_when_the_monitor_cannot_start(local_aws, t
 def test_the_drill_fails_and_says_why_when_no_copy_reaches_the_dr_region(local_aws, tmp_path):
     """A DR region whose vault does not exist: the copy job ends FAILED, and the drill fails
     on the region-loss check, with AWS's reason; nothing is left in either region."""
-    run, report = drill(local_aws, tmp_path, "-e", "dr_backup_dr_region=eu-west-1", check=False)
+    tiers = json.dumps({"dr_drill_tiers": ["restore_job", "region_loss"]})
+    run, report = drill(local_aws, tmp_path, "-e", "dr_backup_dr_region=eu-west-1", "-e", tiers, check=False)
     assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
     [copied] = [c for c in report["checks"] if c["name"] == "a copy in the DR region restores the table there"]
     assert copied["status"] == "fail", copied
     assert "FAILED" in copied["measured"] and "does not exist in eu-west-1" in copied["measured"], copied
     assert report["tiers"]["region_loss"]["status"] == "fail" and report["tiers"]["region_loss"]["rto_seconds"] is None
+    assert canaries_and_scratch_left(local_aws) == ([], [])
+
+
+def _vault_arn(aws, name: str, region: str = "us-east-1") -> str:
+    return aws.client("backup", region=region).describe_backup_vault(BackupVaultName=name)["BackupVaultArn"]
+
+
+def test_the_drill_fails_and_says_why_when_a_restored_canary_differs(local_aws, tmp_path):
+    """Copies that come out corrupted, in the DR region's vault and in the air-gapped vault
+    (the local target's fault, localaws/controls.py): each tier restores its copy, finds the
+    canaries changed, and fails naming them; nothing is left behind."""
+    vaults = [_vault_arn(local_aws, "ddbguard-vault", DR_REGION), _vault_arn(local_aws, "ddbguard-air-gapped")]
+    for vault in vaults:
+        local_aws.corrupt_copies(vault, "ddbguard-canary#")
+    try:
+        tiers = json.dumps({"dr_drill_tiers": ["restore_job", "region_loss", "account_loss"]})
+        run, report = drill(local_aws, tmp_path, "-e", tiers, check=False)
+    finally:
+        for vault in vaults:
+            local_aws.corrupt_copies(vault, "ddbguard-canary#", corrupt=False)
+    assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
+    checks = {c["name"]: c for c in report["checks"]}
+    for name in (
+        "a copy in the DR region restores the table there",
+        "the recovery account restores the air-gapped copy, the source account denied",
+    ):
+        assert checks[name]["status"] == "fail", checks[name]
+        assert "differ: ddbguard-canary#" in checks[name]["measured"], checks[name]
+    assert checks["a recovery point restores the table as it was at backup time"]["status"] == "pass"
+    assert report["tiers"]["region_loss"]["status"] == "fail" and report["tiers"]["account_loss"]["status"] == "fail"
+    assert canaries_and_scratch_left(local_aws) == ([], [])
+
+
+def test_the_drill_fails_and_says_why_when_the_air_gapped_vault_is_not_shared(local_aws, tmp_path):
+    """The recovery account is taken off the share: its restore is refused, and the
+    account-loss tier fails with AWS's reason."""
+    ram = local_aws.client("ram", who="operator")
+    [share] = ram.get_resource_shares(resourceOwner="SELF", name="ddbguard-air-gapped")["resourceShares"]
+    ram.disassociate_resource_share(resourceShareArn=share["resourceShareArn"], principals=[RECOVERY_ACCOUNT])
+    try:
+        tiers = json.dumps({"dr_drill_tiers": ["restore_job", "account_loss"]})
+        run, report = drill(local_aws, tmp_path, "-e", tiers, check=False)
+    finally:
+        # Shared again: a new invitation, which the next drill's recovery accepts.
+        ram.associate_resource_share(resourceShareArn=share["resourceShareArn"], principals=[RECOVERY_ACCOUNT])
+    assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
+    [restored] = [c for c in report["checks"] if c["name"].startswith("the recovery account restores")]
+    assert restored["status"] == "fail", restored
+    assert "could not restore the copy" in restored["measured"] and "is not shared with account" in restored["measured"]
+    assert (
+        report["tiers"]["account_loss"]["status"] == "fail" and report["tiers"]["account_loss"]["rto_seconds"] is None
+    )
     assert canaries_and_scratch_left(local_aws) == ([], [])
 
 
@@ -424,8 +508,11 @@ def test_a_restart_keeps_everything_and_the_drill_still_passes(local_aws, tmp_pa
     assert launcher.stop(local_aws.target)["action"] == "stopped"
     assert launcher.start(local_aws.target)["action"] == "started"
     assert local_aws.playbook("site.yml").recap()["changed"] == 0
-    _run, report = drill(local_aws, tmp_path)
-    assert report["passed"] is True
+    # The tiers whose state a restart could lose: the monitor and its trigger, the vault and
+    # its recovery points, the RAM share (kept with AWS Backup's state) and the recovery account.
+    tiers = json.dumps({"dr_drill_tiers": ["item_undo", "restore_job", "account_loss"]})
+    _run, report = drill(local_aws, tmp_path, "-e", tiers)
+    assert report["passed"] is True and report["tiers"]["account_loss"]["status"] == "pass"
 
 
 # Last: it removes the vault policy.
@@ -433,7 +520,8 @@ def test_the_drill_fails_and_says_why_when_the_vault_policy_is_missing(local_aws
     """Only the break-glass principal (the local inventory names it) may remove the policy;
     the launcher made it, and only the operator may assume it (localaws/principals.py)."""
     local_aws.break_glass_client("backup").delete_backup_vault_access_policy(BackupVaultName="ddbguard-vault")
-    run, report = drill(local_aws, tmp_path, check=False)
+    tiers = json.dumps({"dr_drill_tiers": ["restore_job", "protection"]})
+    run, report = drill(local_aws, tmp_path, "-e", tiers, check=False)
     assert run.returncode != 0 and "Recovery drill FAILED" in run.stdout
     [check] = [c for c in report["checks"] if c["name"] == "DeleteRecoveryPoint is refused by the vault policy"]
     assert check["status"] == "fail" and "DELETED" in check["measured"]

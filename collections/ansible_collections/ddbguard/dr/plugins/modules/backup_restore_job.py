@@ -204,7 +204,8 @@ def choose_point(client: Any, params: dict[str, Any], before: datetime.datetime)
                 f"{params['resource_arn']} in vault {params['backup_vault_name']}; it belongs to {owner}"
             )
         return point
-    shared = {"BackupVaultAccountId": params["backup_vault_account_id"]} if params["backup_vault_account_id"] else {}
+    owner = params.get("backup_vault_account_id")
+    shared = {"BackupVaultAccountId": owner} if owner else {}
     points = backup_api.list_recovery_points(
         client, params["backup_vault_name"], params["resource_arn"], ByCreatedBefore=before, **shared
     )

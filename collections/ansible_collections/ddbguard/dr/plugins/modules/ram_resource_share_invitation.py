@@ -6,9 +6,9 @@ module: ram_resource_share_invitation
 version_added: 0.3.0
 short_description: Accept another account's AWS RAM resource share, idempotently
 description:
-  - Run with the receiving account's credentials. Finds the invitation to the resource
-    share O(share_name) from the account O(sender_account_id); accepts it when it is
-    pending, and does nothing when it is already accepted.
+  - Run with the receiving account's credentials. Finds the newest invitation to the
+    resource share O(share_name) from the account O(sender_account_id); accepts it when it
+    is pending, and does nothing when it is already accepted.
   - Fails, saying so, when there is no such invitation (the sender has not shared the
     resource with this account) or when it has expired or was rejected.
   - Fills a gap, since neither amazon.aws nor community.aws has a module for AWS RAM.
@@ -66,14 +66,10 @@ def validate(params: dict[str, Any]) -> list[str]:
 
 
 def choose(found: list[dict[str, Any]], name: str, sender: str) -> dict[str, Any] | None:
-    """The invitation to use: an accepted one, else the newest pending one, else the newest."""
+    """The newest invitation to that share from that sender: an older one that was accepted
+    says nothing once the sender has removed this account and invited it again."""
     mine = [i for i in found if i.get("resourceShareName") == name and i.get("senderAccountId") == sender]
-    mine.sort(key=lambda i: str(i.get("invitationTimestamp")))
-    for status in ("ACCEPTED", "PENDING"):
-        matching = [i for i in mine if i.get("status") == status]
-        if matching:
-            return matching[-1]
-    return mine[-1] if mine else None
+    return max(mine, key=lambda i: i.get("invitationTimestamp") or 0, default=None)
 
 
 def run(module: AnsibleAWSModule) -> dict[str, Any]:

@@ -39,12 +39,20 @@ def invitation(status: str, when: int, name: str = "ddbguard-air-gapped", sender
     return {"resourceShareName": name, "senderAccountId": sender, "status": status, "invitationTimestamp": when}
 
 
-def test_the_invitation_chosen_is_the_accepted_one_else_the_newest_pending_one():
+def test_the_invitation_chosen_is_the_newest_from_that_sender_to_that_share():
     choose = ram_resource_share_invitation.choose
-    found = [invitation("EXPIRED", 3), invitation("PENDING", 1), invitation("PENDING", 2)]
-    assert choose(found, "ddbguard-air-gapped", "111122223333")["invitationTimestamp"] == 2
-    assert choose(found + [invitation("ACCEPTED", 0)], "ddbguard-air-gapped", "111122223333")["status"] == "ACCEPTED"
-    assert choose([invitation("EXPIRED", 3)], "ddbguard-air-gapped", "111122223333")["status"] == "EXPIRED"
+    # Accepted, then the account was removed from the share and invited again: the new
+    # invitation is the one to accept, the old acceptance gives no access.
+    found = [invitation("ACCEPTED", 1), invitation("PENDING", 2)]
+    assert choose(found, "ddbguard-air-gapped", "111122223333")["status"] == "PENDING"
+    assert (
+        choose([invitation("PENDING", 1), invitation("ACCEPTED", 2)], "ddbguard-air-gapped", "111122223333")["status"]
+        == "ACCEPTED"
+    )
+    assert (
+        choose([invitation("ACCEPTED", 1), invitation("EXPIRED", 3)], "ddbguard-air-gapped", "111122223333")["status"]
+        == "EXPIRED"
+    ), "the newest says the share must be made again"
     assert choose(found, "other-share", "111122223333") is None
     assert choose(found, "ddbguard-air-gapped", "999999999999") is None, "only from the named sender"
 
