@@ -8,8 +8,9 @@ status ``PENDING``) and has access to nothing until it accepts it
 (``AcceptResourceShareInvitation``): the principal's association is ``ASSOCIATING`` until
 then, ``ASSOCIATED`` after. ``DisassociateResourceShare`` and ``DeleteResourceShare`` end the
 access. Every call is authorized as ``ram:<Operation>`` (the Service Authorization
-Reference), on the share's ARN where the call names one, on ``resource-share/*`` for
-``CreateResourceShare``, on ``*`` for the Get calls; an invitation is accepted on its ARN.
+Reference), on the share's ARN where the call names one, on ``*`` for
+``CreateResourceShare`` (no resource type: the share does not exist yet) and the Get calls;
+an invitation is accepted on its ARN.
 Of AWS Backup's resources, only a logically air-gapped vault can be shared (AWS Backup
 Developer Guide, "Share a logically air-gapped vault").
 
@@ -335,8 +336,6 @@ def _vault_type(vault_arn: str) -> str | None:
 
 def resource_arn(operation: str, body: dict[str, Any], query: dict[str, str], region: str, account: str) -> str:
     """The resource a RAM call is authorized on (the Service Authorization Reference)."""
-    if operation == "CreateResourceShare":
-        return f"arn:aws:ram:{region}:{account}:resource-share/*"
     if operation == "DeleteResourceShare":
         return query.get("resourceShareArn") or "*"
     if operation in ("AssociateResourceShare", "DisassociateResourceShare"):

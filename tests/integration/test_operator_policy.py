@@ -87,6 +87,9 @@ OTHER_PATHS = {
     "ram:AssociateResourceShare": "a recovery account added to dr_backup_air_gapped_recovery_account_ids",
     "ram:DisassociateResourceShare": "a recovery account removed from dr_backup_air_gapped_recovery_account_ids",
     "ram:DeleteResourceShare": "dr_backup_air_gapped_recovery_account_ids emptied",
+    # On ddbguard-vault the flow needs it; on the air-gapped vault (ManageTheAirGappedVault) only
+    # once it is empty, and the vault's lock keeps the flow's copies in it for 7 days at least.
+    "backup:DeleteBackupVault": "the teardown that deletes data, on an air-gapped vault that is empty",
 }
 # Actions that AWS does not let a policy scope to a resource: "Resource": "*" is their only form.
 UNSCOPABLE = {
@@ -108,6 +111,7 @@ UNSCOPABLE = {
     "states:ListStateMachines",
     "ram:GetResourceShares",
     "ram:GetResourceShareAssociations",
+    "ram:CreateResourceShare",
 }
 
 

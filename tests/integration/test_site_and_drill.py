@@ -70,9 +70,22 @@ def test_bad_input_is_refused_before_any_aws_call(local_aws):
             {"dr_backup_air_gapped_max_retention_days": None},
             "argument 'dr_backup_air_gapped_max_retention_days' is of type",
         ),
+        (
+            {"dr_backup_air_gapped_recovery_account_ids": ["22222222222"]},
+            "dr_backup_air_gapped_recovery_account_ids must be 12-digit account ids (got 22222222222)",
+        ),
     ):
         run = local_aws.playbook("site.yml", "-e", json.dumps(extra), check=False)
         assert run.returncode != 0 and said in " ".join(run.stdout.split()), run.stdout[-2000:]
+    # The account being protected is known from its credentials: refused after reading them
+    # (a read), before anything is made.
+    itself = {"dr_backup_air_gapped_recovery_account_ids": [principals.ACCOUNT]}
+    run = local_aws.playbook("site.yml", "-e", json.dumps(itself), check=False)
+    assert run.returncode != 0
+    assert (
+        f"dr_backup_air_gapped_recovery_account_ids names {principals.ACCOUNT}, the account being protected"
+        in " ".join(run.stdout.split())
+    )
     assert resources(local_aws) == before
 
 

@@ -120,8 +120,7 @@ def test_removing_the_principal_or_deleting_the_share_ends_the_access(store):
 
 def test_calls_are_authorized_on_the_resources_the_reference_names():
     share = f"arn:aws:ram:{REGION}:{OWNER}:resource-share/x"
-    any_share = f"arn:aws:ram:{REGION}:{OWNER}:resource-share/*"
-    assert ram.resource_arn("CreateResourceShare", {}, {}, REGION, OWNER) == any_share
+    assert ram.resource_arn("CreateResourceShare", {}, {}, REGION, OWNER) == "*", "no resource type: unscopable"
     assert ram.resource_arn("AssociateResourceShare", {"resourceShareArn": share}, {}, REGION, OWNER) == share
     assert ram.resource_arn("DeleteResourceShare", {}, {"resourceShareArn": share}, REGION, OWNER) == share
     assert ram.resource_arn("GetResourceShares", {}, {}, REGION, OWNER) == "*"
