@@ -86,7 +86,6 @@ OTHER_PATHS = {
     "states:UntagResource": "a copy-back job's tags change",
     "ram:AssociateResourceShare": "a recovery account added to dr_backup_air_gapped_recovery_account_ids",
     "ram:DisassociateResourceShare": "a recovery account removed from dr_backup_air_gapped_recovery_account_ids",
-    "ram:DeleteResourceShare": "dr_backup_air_gapped_recovery_account_ids emptied",
     # On ddbguard-vault the flow needs it; on the air-gapped vault (ManageTheAirGappedVault) only
     # once it is empty, and the vault's lock keeps the flow's copies in it for 7 days at least.
     "backup:DeleteBackupVault": "the teardown that deletes data, on an air-gapped vault that is empty",
@@ -144,7 +143,8 @@ def flow(local_aws, tmp_path_factory):
     local_aws.playbook("playbooks/rollback.yml", "-e", json.dumps(_window_with_a_change(local_aws)), env=env)
     local_aws.playbook("playbooks/rollback.yml", "-e", json.dumps(_exported_window(local_aws)), env=env)
     local_aws.playbook("playbooks/teardown.yml", env=env)
-    local_aws.playbook("site.yml", env=env)
+    # Provisioned again, with no recovery account any more: the share is deleted.
+    local_aws.playbook("site.yml", "-e", json.dumps({"dr_backup_air_gapped_recovery_account_ids": []}), env=env)
     break_glass = principals.load(local_aws.target.dir)["break_glass"]["arn"]
     confirm = {"ddbguard_teardown_confirm": ["ddbguard-demo"], "ddbguard_break_glass_role_arn": break_glass}
     local_aws.playbook("playbooks/teardown.yml", "-e", json.dumps(confirm), env=env)
@@ -287,11 +287,12 @@ def test_the_recovery_account_was_refused_nothing_and_reached_nothing_of_the_sou
     assert refused == []
     actions = {e["action"] for e in recovery_evaluations}
     assert {"ram:AcceptResourceShareInvitation", "backup:StartRestoreJob", "iam:PassRole"} <= actions
-    # Only the shared vault and its recovery points are the source account's.
+    # Only the shared vault, its recovery points and the share's invitation are the source account's.
     source = [
         e
         for e in recovery_evaluations
-        if f":{principals.ACCOUNT}:" in e["resource_arn"] and not e["resource_arn"].startswith("arn:aws:backup:")
+        if f":{principals.ACCOUNT}:" in e["resource_arn"]
+        and not e["resource_arn"].startswith(("arn:aws:backup:", "arn:aws:ram:"))
     ]
     assert source == []
 
