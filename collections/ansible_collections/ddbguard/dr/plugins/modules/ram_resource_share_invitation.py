@@ -44,7 +44,7 @@ invitation:
 """
 
 import re
-from typing import Any
+from typing import Any, Optional
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.ddbguard.dr.plugins.module_utils import ram_api
@@ -65,7 +65,7 @@ def validate(params: dict[str, Any]) -> list[str]:
     return []
 
 
-def choose(found: list[dict[str, Any]], name: str, sender: str) -> dict[str, Any] | None:
+def choose(found: list[dict[str, Any]], name: str, sender: str) -> Optional[dict[str, Any]]:
     """The newest invitation to that share from that sender: an older one that was accepted
     says nothing once the sender has removed this account and invited it again."""
     mine = [i for i in found if i.get("resourceShareName") == name and i.get("senderAccountId") == sender]
