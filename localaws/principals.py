@@ -124,6 +124,7 @@ TESTER_POLICY = {
                     "sts",
                     "s3",
                     "states",
+                    "ram",
                 )
             ],
             "Resource": "*",
