@@ -25,9 +25,13 @@ CASES = {
     "table name with a path in it": (tables({"name": "../x", "hash_key_name": "pk"}), "ddbguard_tables[../x].name"),
     "unknown event type": (
         tables(dict(OK, protected_events=["DELETE"])),
-        "value of protected_events must be one or more of: REMOVE, MODIFY, INSERT",
+        "value of protected_events must be one or more of: REMOVE, MODIFY, INSERT. Got no match for: DELETE"
+        " found in ddbguard_tables[bad-input-demo]",
     ),
-    "unknown key in a table entry": (tables(dict(OK, protected_event=["REMOVE"])), "ddbguard_tables.protected_event."),
+    "unknown key in a table entry": (
+        tables(dict(OK, protected_event=["REMOVE"])),
+        "ddbguard_tables[bad-input-demo].protected_event.",
+    ),
     "two tables with the same name": (
         tables(OK, OK),
         "ddbguard_tables lists these tables more than once: bad-input-demo",
@@ -42,7 +46,7 @@ CASES = {
     ),
     "iterator-age threshold that is not a number": (
         tables(dict(OK, rpo_seconds="soon")),
-        "argument 'rpo_seconds' is of type str found in 'ddbguard_tables'",
+        "argument 'rpo_seconds' is of type str found in 'ddbguard_tables[bad-input-demo]'",
     ),
     "key-prefix scope without a prefix": (
         tables(dict(OK, scope="key-prefix")),
@@ -173,3 +177,17 @@ def test_a_refusal_names_the_rule_broken_and_no_other(local_aws, empty, case):
     for text in not_named:
         assert text not in flat, f"{case}: the message names a rule the value satisfies: {text}"
     assert resources(local_aws) == empty, f"{case}: something was created"
+
+
+def test_the_first_error_line_names_the_variable_and_what_it_allows(local_aws, empty):
+    """The operator reads the error, not the contract: no dump of the argument spec."""
+    bad = tables(OK, dict(OK, name="bad-input-other", monitor_protected_events=["DELETE"]))
+    run = local_aws.playbook("site.yml", "-e", json.dumps(bad), check=False)
+    assert run.returncode != 0
+    lines = run.stdout.splitlines()
+    first = next(i for i, text in enumerate(lines) if "[ERROR]" in text or "FAILED!" in text)
+    assert "monitor_protected_events must be one or more of: REMOVE, MODIFY, INSERT" in lines[first], lines[first]
+    assert "ddbguard_tables[bad-input-other]" in lines[first], lines[first]
+    assert "argument_spec" not in run.stdout, run.stdout[-3000:]
+    assert len(lines) < 60, f"{len(lines)} lines of output for one bad value"
+    assert resources(local_aws) == empty

@@ -251,6 +251,20 @@ def test_check_mode_after_provisioning_reports_no_change(local_aws):
     assert local_aws.playbook("site.yml", "--check").recap()["changed"] == 0
 
 
+def test_check_diff_shows_what_a_changed_monitor_setting_would_change(local_aws):
+    """--check --diff says what would change in the function, and changes nothing."""
+    entry = {"name": TABLE, "hash_key_name": "pk", "ttl_attribute_name": "expires_at"}
+    entry["monitor_protected_events"] = ["REMOVE"]
+    run = local_aws.playbook("site.yml", "--check", "--diff", "-e", json.dumps({"ddbguard_tables": [entry]}))
+    assert '-        "DDBGUARD_PROTECTED_EVENTS": "REMOVE,MODIFY",' in run.stdout, run.stdout[-4000:]
+    assert '+        "DDBGUARD_PROTECTED_EVENTS": "REMOVE",' in run.stdout
+    deployed = local_aws.client("lambda").get_function_configuration(FunctionName=FUNCTION)
+    assert deployed["Environment"]["Variables"]["DDBGUARD_PROTECTED_EVENTS"] == "REMOVE,MODIFY"
+    # Nothing differs: no diff, nothing changed.
+    again = local_aws.playbook("site.yml", "--check", "--diff")
+    assert again.recap()["changed"] == 0 and "DDBGUARD_PROTECTED_EVENTS" not in again.stdout
+
+
 REPORT_FIELDS = {
     "drill_id",
     "target",
