@@ -51,7 +51,8 @@ replay: $(STAMP)
 teardown: $(STAMP)
 	$(BIN)/ansible-playbook playbooks/teardown.yml $(ARGS)
 
-# Follow the change monitors' decisions: make logs [OUTCOME=failed] [KEY=<pk value>] [TABLE=<name>]
+# Follow the change monitors' decisions: make logs [OUTCOME=failed] [KEY=<pk value>] [TABLE=<name>] [SINCE=<minutes>]
+# (python tools/logs.py --no-follow prints what is there and stops)
 logs: $(STAMP)
 	$(BIN)/python tools/logs.py
 

@@ -8,6 +8,10 @@
 The counterpart of tailing each `/aws/lambda/<table>-change-monitor` log group with the
 AWS CLI, keeping only the decision lines (collection module_utils ``decisions`` parses
 them, as the drill does). The local inventory reads the local AWS on $LOCAL_AWS_PORT.
+
+What it reads and when it waits is said on standard error (decisions go to standard
+output). Each page of events is printed as it arrives; the service keeps only the
+monitor's JSON lines (a filter pattern), and each line is checked again here.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ sys.path.insert(0, str(ROOT))
 from ansible_collections.ddbguard.dr.plugins.module_utils import decisions  # noqa: E402
 
 from localaws import launcher, principals  # noqa: E402
+
+# The monitor's decision lines are JSON objects with an outcome; the service keeps only
+# those (CloudWatch Logs JSON filter pattern: the field exists), and parse() checks again.
+DECISIONS = '{ $.outcome = "*" }'
 
 
 def inventory(path: str) -> dict:
@@ -82,26 +90,56 @@ def main(argv: list[str] | None = None) -> int:
     if args.table:
         tables = [t for t in tables if t == args.table] or [args.table]
     logs = client(variables)
-    start = {t: int((time.time() - args.since * 60) * 1000) for t in tables}
+    since = time.time() - args.since * 60
+    start = {t: int(since * 1000) for t in tables}
+    say(
+        f"Reading the decisions of {', '.join(tables) or 'no table'} since "
+        f"{time.strftime('%H:%M:%SZ', time.gmtime(since))} (--since {args.since:g} minutes)"
+        + ("." if args.no_follow else "; then following (Ctrl-C stops; --no-follow prints what is there and stops).")
+    )
+    missing: set[str] = set()
+    waiting = False
     while True:
+        printed = 0
         for table in tables:
             group = f"/aws/lambda/{table}-change-monitor"
             try:
-                pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=start[table])
-                events = [e for page in pages for e in page.get("events", [])]
+                printed += follow(logs, table, group, start, args)
             except logs.exceptions.ResourceNotFoundException:
-                continue
-            for event in sorted(events, key=lambda e: e["timestamp"]):
-                start[table] = max(start[table], event["timestamp"] + 1)
-                decision = decisions.parse(event.get("message", ""))
-                if decision is None or not matches(decision, args.key):
-                    continue
-                if args.outcome and decision.get("outcome") != args.outcome:
-                    continue
-                print(line(table, event["timestamp"], decision), flush=True)
+                if table not in missing:
+                    say(f"{table}: no log group {group} yet (is its change monitor deployed?)")
+                    missing.add(table)
         if args.no_follow:
             return 0
+        if printed:
+            waiting = False
+        elif not waiting:
+            say("Waiting for new decisions (checked every 2 s).")
+            waiting = True
         time.sleep(2)
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def follow(logs, table: str, group: str, start: dict[str, int], args) -> int:
+    """Print the table's decisions after start[table], a page at a time; move start on."""
+    printed = 0
+    pages = logs.get_paginator("filter_log_events").paginate(
+        logGroupName=group, startTime=start[table], filterPattern=DECISIONS
+    )
+    for page in pages:
+        for event in sorted(page.get("events", []), key=lambda e: e["timestamp"]):
+            start[table] = max(start[table], event["timestamp"] + 1)
+            decision = decisions.parse(event.get("message", ""))
+            if decision is None or not matches(decision, args.key):
+                continue
+            if args.outcome and decision.get("outcome") != args.outcome:
+                continue
+            print(line(table, event["timestamp"], decision), flush=True)
+            printed += 1
+    return printed
 
 
 if __name__ == "__main__":

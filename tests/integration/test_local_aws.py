@@ -394,3 +394,40 @@ def test_a_copy_into_the_air_gapped_vault_stays_until_its_retention_ends(local_a
         backup.delete_recovery_point(BackupVaultName="gapped-lag", RecoveryPointArn=kept["DestinationRecoveryPointArn"])
     with pytest.raises(botocore.exceptions.ClientError):
         backup.delete_backup_vault_lock_configuration(BackupVaultName="gapped-lag")
+
+
+def test_make_logs_pages_past_ten_thousand_decisions(local_aws):
+    """Row 36: FilterLogEvents pages with nextToken; `make logs` prints every decision and
+    says on standard error what it read."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    logs = local_aws.client("logs")
+    group = "/aws/lambda/pager-change-monitor"
+    logs.create_log_group(logGroupName=group)
+    now = int(time.time() * 1000) - 60_000
+    total = 12_000
+    for stream in ("a", "b"):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        for first in range(0, total // 2, 1000):
+            batch = []
+            for i in range(first, first + 1000):
+                decision = {"event": "REMOVE", "key": {"pk": {"S": f"{stream}{i}"}}, "outcome": "applied"}
+                batch.append({"timestamp": now + i, "message": json.dumps(decision)})
+                batch.append({"timestamp": now + i, "message": "REPORT RequestId: x Duration: 1.0 ms"})
+            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "tools/logs.py", "--table", "pager", "--no-follow", "--since", "30"],
+        cwd=root,
+        env=local_aws.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    lines = run.stdout.splitlines()
+    assert len(lines) == total and len(set(lines)) == total
+    assert all(line.endswith("-> applied") for line in lines)
+    assert run.stderr.startswith("Reading the decisions of pager since"), run.stderr
