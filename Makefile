@@ -12,7 +12,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export LOCAL_AWS_PORT
 
 .PHONY: bootstrap demo scheduled-run local-aws-start local-aws-stop local-aws-status local-aws-reset \
-        provision verify restore replay teardown logs test lint settings unit integration molecule sanity collection changelog bench clean
+        provision verify restore replay teardown logs status dashboard test lint settings unit integration molecule sanity collection changelog bench clean
 
 bootstrap: $(STAMP)
 
@@ -55,6 +55,15 @@ teardown: $(STAMP)
 # (python tools/logs.py --no-follow prints what is there and stops)
 logs: $(STAMP)
 	$(BIN)/python tools/logs.py
+
+# One line per protected table, read on the target; exits non-zero naming what is off:
+# make status [ARGS=--json] [INVENTORY=inventories/aws-example]
+status: $(STAMP)
+	$(BIN)/python tools/status.py $(ARGS)
+
+# The CloudWatch dashboard site.yml puts, drawn as text from its data: make dashboard [HOURS=24]
+dashboard: $(STAMP)
+	$(BIN)/python tools/dashboard.py
 
 # The plan's first scheduled run, now: on AWS it comes within 12 hours of site.yml; the
 # local AWS runs it when asked (docs/emulator.md, row 35), so the drill finds its copies.

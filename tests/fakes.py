@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from typing import Any
 
@@ -157,17 +158,20 @@ class FakeDynamoDb:
             return {"Item": copy.deepcopy(item)} if item is not None else {}
 
     def update_item(self, **kwargs: Any) -> dict:
-        """Supports ``SET #m = :m`` only (the monitor's pre-delete mark)."""
+        """Supports ``SET #x = :x``, one attribute, only (the monitor's pre-delete mark; the
+        canary's change)."""
         with self._lock:
             self.calls.append(("update_item", copy.deepcopy(kwargs)))
             key = self.key_of(kwargs["Key"])
             self._maybe_fail(key)
-            if kwargs["UpdateExpression"] != "SET #m = :m":
+            match = re.fullmatch(r"SET (#\w+) = (:\w+)", kwargs["UpdateExpression"])
+            if not match:
                 raise NotImplementedError(kwargs["UpdateExpression"])
             current = self.items.get(key)
             self._check(current, kwargs)
             item = copy.deepcopy(current or kwargs["Key"])
-            item[kwargs["ExpressionAttributeNames"]["#m"]] = kwargs["ExpressionAttributeValues"][":m"]
+            name, value = match.groups()
+            item[kwargs["ExpressionAttributeNames"][name]] = kwargs["ExpressionAttributeValues"][value]
             self.items[key] = item
             return {}
 

@@ -19,45 +19,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-import boto3
+from target import client_factory, inventory, module_utils
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "collections"))
-
-sys.path.insert(0, str(ROOT))
-from ansible_collections.ddbguard.dr.plugins.module_utils import decisions  # noqa: E402
-
-from localaws import launcher, principals  # noqa: E402
+decisions = module_utils("decisions")  # the monitor's decision lines, parsed as the drill does
 
 # The monitor's decision lines are JSON objects with an outcome; the service keeps only
 # those (CloudWatch Logs JSON filter pattern: the field exists), and parse() checks again.
 DECISIONS = '{ $.outcome = "*" }'
 
 
-def inventory(path: str) -> dict:
-    """The variables of group `all` of an inventory (untemplated)."""
-    out = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", path, "--list", "--export"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
-    doc = json.loads(out)
-    return doc.get("all", {}).get("vars", {}) or doc.get("_meta", {}).get("hostvars", {}).get("localhost", {})
-
-
 def client(variables: dict):
-    if variables.get("ddbguard_target") == "local":
-        # The local AWS evaluates IAM: read the logs as its read-only principal.
-        target = launcher.Target.from_env()
-        return principals.client(target.dir, target.endpoint, "auditor", "logs")
-    return boto3.client("logs", region_name=(variables.get("ddbguard_aws") or {}).get("region"))
+    # The local AWS evaluates IAM: read the logs as its read-only principal.
+    return client_factory(variables, "auditor")("logs")
 
 
 def matches(decision: dict, key: str | None) -> bool:

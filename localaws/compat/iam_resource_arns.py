@@ -2,7 +2,7 @@
 
 On AWS, each action is authorized on the resources the Service Authorization Reference
 names for it: a backup vault, plan or recovery point; the table, topic or key whose ARN
-a tagging call carries; each alarm a CloudWatch call names; the function
+a tagging call carries; each alarm or dashboard a CloudWatch call names; the function
 ``lambda:CreateFunction`` creates; the export ``DescribeExport`` names; the stream a
 DynamoDB Streams call reads (``GetRecords``: the stream its shard iterator was issued for);
 the state machine a Step Functions tagging call names (``resourceArn``).
@@ -91,17 +91,38 @@ def _dynamodb(request: Request, action: str) -> Rule | None:
     return None
 
 
-def _cloudwatch(request: Request, action: str) -> Rule | None:
-    if action not in ("cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"):
-        return None
+def _names(request: Request, member: str) -> list[str]:
+    """The names a query-protocol list parameter (``X.member.N``) or a JSON list carries."""
     names = []
     index = 1
-    while name := request.param(f"AlarmNames.member.{index}"):
+    while name := request.param(f"{member}.member.{index}"):
         names.append(name)
         index += 1
     if not names:
         doc = request.json()  # the JSON protocol of newer clients
-        names = [n for n in doc.get("AlarmNames") or [] if isinstance(n, str)]
+        names = [n for n in doc.get(member) or [] if isinstance(n, str)]
+    return names
+
+
+def _dashboard(request: Request, action: str) -> Rule | None:
+    """A dashboard's ARN has no region: arn:aws:cloudwatch::<account>:dashboard/<name>."""
+    if action == "cloudwatch:DeleteDashboards":
+        names = _names(request, "DashboardNames")
+    else:
+        name = request.param("DashboardName") or request.json().get("DashboardName")
+        names = [name] if isinstance(name, str) and name else []
+    if not names:
+        return None
+    arns = [f"arn:aws:cloudwatch::{request.account}:dashboard/{name}" for name in names]
+    return Rule(arns[0], checks=[Check(action, arn) for arn in arns[1:]])
+
+
+def _cloudwatch(request: Request, action: str) -> Rule | None:
+    if action in ("cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"):
+        return _dashboard(request, action)
+    if action not in ("cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"):
+        return None
+    names = _names(request, "AlarmNames")
     if not names:
         return None
     arns = [request.arn("cloudwatch", f"alarm:{name}") for name in names]

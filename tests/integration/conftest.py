@@ -203,6 +203,9 @@ def resources(aws: LocalAws) -> dict[str, list]:
         "queues": aws.client("sqs", who="auditor").list_queues().get("QueueUrls", []),
         "topics": [t["TopicArn"] for t in aws.client("sns", who="auditor").list_topics()["Topics"]],
         "alarms": [a["AlarmName"] for a in aws.client("cloudwatch", who="auditor").describe_alarms()["MetricAlarms"]],
+        "dashboards": [
+            d["DashboardName"] for d in aws.client("cloudwatch", who="auditor").list_dashboards()["DashboardEntries"]
+        ],
         "log_groups": [g["logGroupName"] for g in aws.client("logs", who="auditor").describe_log_groups()["logGroups"]],
         "parameters": [p["Name"] for p in aws.client("ssm", who="auditor").describe_parameters()["Parameters"]],
         "buckets": [b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]],

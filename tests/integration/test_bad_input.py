@@ -122,6 +122,10 @@ CASES = {
         tables(dict(OK, tags="env=prod")),
         'bad-input-demo].tags must be a mapping of tag names to values (such as {env: prod}), got "env=prod"',
     ),
+    "dashboard name AWS rejects": (
+        dict(tables(OK), dr_dashboard_name="my dashboard"),
+        "dr_dashboard_name must be 1-255 characters of A-Z a-z 0-9 - _",
+    ),
     "vault name AWS rejects": (
         dict(tables(OK), dr_backup_vault_name="my vault"),
         "dr_backup_vault_name must be 2-50 characters",

@@ -29,7 +29,14 @@ def run_target(local_aws, name: str, **env: str):
 
 @pytest.mark.parametrize(
     "target",
-    ["dynamodb_table_protection", "lambda_stream_trigger", "backup_vault_protection", "dynamodb_item", "kms_hmac_key"],
+    [
+        "dynamodb_table_protection",
+        "lambda_stream_trigger",
+        "backup_vault_protection",
+        "dynamodb_item",
+        "kms_hmac_key",
+        "cloudwatch_dashboard",
+    ],
 )
 def test_module_target(local_aws, target):
     run_target(local_aws, target)

@@ -35,6 +35,7 @@ def resources(aws) -> dict[str, list]:
         ],
         "log_groups": [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]],
         "alarms": [a["AlarmName"] for a in aws.client("cloudwatch").describe_alarms()["MetricAlarms"]],
+        "dashboards": [d["DashboardName"] for d in aws.client("cloudwatch").list_dashboards()["DashboardEntries"]],
         "vaults": [v["BackupVaultName"] for v in aws.client("backup").list_backup_vaults()["BackupVaultList"]],
         "dr_vaults": [
             v["BackupVaultName"] for v in aws.client("backup", DR_REGION).list_backup_vaults()["BackupVaultList"]
@@ -385,6 +386,109 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
     assert canaries_and_scratch_left(local_aws) == ([], [])
 
 
+def status(aws, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "tools/status.py", *args],
+        cwd=ROOT,
+        env=aws.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_status_says_every_table_is_protected_after_the_demo(local_aws):
+    run = status(local_aws)
+    assert run.returncode == 0, run.stdout + run.stderr
+    [line] = [text for text in run.stdout.splitlines() if text.startswith(f"{TABLE}  ")]
+    assert line.startswith(f"{TABLE}  OK  stream NEW_AND_OLD_IMAGES")
+    for part in ("deletion protection on", "monitor undo+escalate, starts", "trigger Enabled", "alarms: none in ALARM"):
+        assert part in line, line
+    assert "1 table(s): 1 protected, 0 with problems" in run.stdout
+    doc = json.loads(status(local_aws, "--json").stdout)
+    [table] = doc["tables"]
+    assert doc["ok"] is True and doc["problems"] == [] and table["pitr"] == "ENABLED"
+    assert table["last_recovery_point"] and table["dr_copy"] and table["selection"] == TABLE
+
+
+def broken_status(aws) -> str:
+    run = status(aws)
+    assert run.returncode == 1, run.stdout + run.stderr
+    return run.stdout
+
+
+def test_make_status_names_a_removed_selection(local_aws):
+    backup = local_aws.client("backup")
+    [plan] = [p for p in backup.list_backup_plans()["BackupPlansList"] if p["BackupPlanName"] == "ddbguard-plan"]
+    [selection] = backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])["BackupSelectionsList"]
+    backup.delete_backup_selection(BackupPlanId=plan["BackupPlanId"], SelectionId=selection["SelectionId"])
+    try:
+        out = broken_status(local_aws)
+        assert f"PROBLEM {TABLE}: no selection of the table in plan ddbguard-plan" in out, out
+    finally:
+        assert local_aws.playbook("site.yml").recap()["changed"] > 0, "site.yml puts the selection back"
+    assert status(local_aws).returncode == 0
+
+
+def test_make_status_names_a_disabled_trigger(local_aws):
+    lam = local_aws.client("lambda")
+    uuid = lam.list_event_source_mappings(FunctionName=FUNCTION)["EventSourceMappings"][0]["UUID"]
+    lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+    try:
+        out = broken_status(local_aws)
+    finally:
+        lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    # Disabling, then Disabled: either way nothing is undone.
+    assert f"PROBLEM {TABLE}: the trigger is Disabl" in out and "no change is seen or undone" in out, out
+
+
+def test_make_status_names_a_monitor_that_cannot_start(local_aws):
+    lam = local_aws.client("lambda")
+    env = lam.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=FUNCTION, Environment={"Variables": {**env, "DDBGUARD_VERSION_ATTRIBUTE": "_ddbguard_undo"}}
+    )
+    try:
+        out = broken_status(local_aws)
+    finally:
+        lam.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": env})
+    assert f"PROBLEM {TABLE}: the monitor {FUNCTION} does not start" in out, out
+    assert "dr_monitor_version_attribute must differ" in out or "VERSION_ATTRIBUTE" in out, out
+
+
+ALARMS = ("errors", "failed-records", "iterator-age", "not-undone", "maintenance-refused")
+ALARM_STATES = {"OK", "ALARM", "INSUFFICIENT_DATA"}
+
+
+def test_the_dashboard_shows_every_table_and_make_dashboard_draws_this_runs_data(local_aws):
+    body = json.loads(
+        local_aws.client("cloudwatch", who="auditor").get_dashboard(DashboardName="ddbguard-dr")["DashboardBody"]
+    )
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert [t for t in titles if t.startswith(f"{TABLE}: ")] == [
+        f"{TABLE}: changes undone, superseded, not undone, failed",
+        f"{TABLE}: iterator age (the undo lag) and the RPO target",
+        f"{TABLE}: monitor errors and records that failed every retry",
+        f"{TABLE}: alarms",
+    ]
+    [lag] = [w for w in body["widgets"] if "iterator age" in w["properties"]["title"]]
+    assert lag["properties"]["metrics"] == [["AWS/Lambda", "IteratorAge", "FunctionName", FUNCTION]]
+    run = subprocess.run(
+        [sys.executable, "tools/dashboard.py", "--hours", "1"],
+        cwd=ROOT,
+        env=local_aws.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    # The drill's canaries were undone by the monitor: its EMF counts are on the dashboard.
+    [undone] = [line for line in run.stdout.splitlines() if line.strip().startswith("Undone (Sum)")]
+    assert "(no data)" not in undone and " sum 0 " not in undone, run.stdout
+    states = {line.split()[-1]: line.split()[0] for line in run.stdout.splitlines() if "-change-monitor-" in line}
+    assert set(states) == {f"{FUNCTION}-{a}" for a in ALARMS} and set(states.values()) <= ALARM_STATES, run.stdout
+
+
 def test_make_logs_shows_the_monitors_decisions(local_aws):
     env = local_aws.env()
     run = subprocess.run(
@@ -553,3 +657,6 @@ def test_the_drill_fails_and_says_why_when_the_vault_policy_is_missing(local_aws
     [check] = [c for c in report["checks"] if c["name"] == "DeleteRecoveryPoint is refused by the vault policy"]
     assert check["status"] == "fail" and "DELETED" in check["measured"]
     assert report["tiers"]["protection"]["status"] == "fail"
+    # make status names it too, and exits non-zero.
+    run = status(local_aws)
+    assert run.returncode == 1 and "PROBLEM vault ddbguard-vault: no access policy" in run.stdout, run.stdout

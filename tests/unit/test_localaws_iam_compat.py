@@ -131,6 +131,18 @@ def test_alarm_calls_are_authorized_on_each_alarm_they_name():
     assert iam_resource_arns.resolve(request("monitoring"), "cloudwatch:DescribeAlarms") is None
 
 
+def test_dashboard_calls_are_authorized_on_each_dashboard_they_name_without_a_region():
+    put = iam_resource_arns.resolve(request("monitoring", DashboardName="ddbguard-dr"), "cloudwatch:PutDashboard")
+    assert put.resource == f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/ddbguard-dr"
+    get = iam_resource_arns.resolve(request("monitoring", DashboardName="x"), "cloudwatch:GetDashboard")
+    assert get.resource == f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/x"
+    params = {"DashboardNames.member.1": "a", "DashboardNames.member.2": "b"}
+    rule = iam_resource_arns.resolve(request("monitoring", **params), "cloudwatch:DeleteDashboards")
+    assert rule.resource.endswith(":dashboard/a") and [c.resource for c in rule.checks] == [
+        f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/b"
+    ]
+
+
 def test_an_alias_call_is_authorized_on_the_alias_and_on_its_key():
     body = {"AliasName": "alias/ddbguard", "TargetKeyId": "k-1"}
     rule = iam_resource_arns.resolve(request("kms", body=body), "kms:CreateAlias")

@@ -13,6 +13,7 @@ from ansible_collections.ddbguard.dr.plugins.modules import (
     backup_recovery_points,
     backup_restore_job,
     backup_vault_protection,
+    cloudwatch_dashboard,
     dynamodb_item,
     dynamodb_point_in_time_restore,
     dynamodb_table_protection,
@@ -175,3 +176,14 @@ def test_the_role_to_assume_must_be_a_role_arn():
         assert module.validate(params(module.ARGUMENT_SPEC, assume_role_arn=ROLE, **given)) == []
         [problem] = module.validate(params(module.ARGUMENT_SPEC, assume_role_arn="break-glass", **given))
         assert problem.startswith("assume_role_arn must be an IAM role ARN")
+
+
+def test_cloudwatch_dashboard():
+    good = params(cloudwatch_dashboard.ARGUMENT_SPEC, name="ddbguard-dr", body={"widgets": []})
+    assert cloudwatch_dashboard.validate(good) == []
+    assert cloudwatch_dashboard.validate(dict(good, name="my dashboard")) == [
+        "name must be 1-255 characters of A-Z a-z 0-9 - _, got 'my dashboard'"
+    ]
+    assert cloudwatch_dashboard.validate(dict(good, body=None)) == ["body is required when state is present"]
+    assert cloudwatch_dashboard.validate(dict(good, body={"widget": []})) == ["body must have a list of widgets"]
+    assert cloudwatch_dashboard.validate(dict(good, body=None, state="absent")) == []
