@@ -558,6 +558,55 @@ def test_concurrent_batches_per_shard_undo_a_burst_and_keep_each_keys_order(aws)
     assert len(streams) >= 2, "the batches ran in more than one worker at once"
 
 
+def canary(aws, **extra) -> dict:
+    """The scheduled canary's invocation, as its schedule sends it."""
+    payload = {"ddbguard": "canary", "table": TABLE, "ttl_attribute": "expires_at", **extra}
+    answer = aws.client("lambda", who="operator").invoke(FunctionName=FUNCTION, Payload=json.dumps(payload).encode())
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    return json.loads(answer["Payload"].read())
+
+
+def canary_metric(aws, name: str, stat: str) -> float | None:
+    now = datetime.datetime.now(datetime.UTC)
+    points = aws.client("cloudwatch").get_metric_statistics(
+        Namespace="ddbguard",
+        MetricName=name,
+        Dimensions=[{"Name": "Table", "Value": TABLE}],
+        StartTime=now - datetime.timedelta(minutes=10),
+        EndTime=now + datetime.timedelta(minutes=1),
+        Period=60,
+        Statistics=[stat],
+    )["Datapoints"]
+    return max((p[stat] for p in points), default=None)
+
+
+def canary_items(aws) -> list:
+    items = aws.client("dynamodb").scan(TableName=TABLE)["Items"]
+    return [i for i in items if i["pk"]["S"].startswith("ddbguard-canary#scheduled#")]
+
+
+def test_the_canary_sees_its_change_undone_and_publishes_it(aws):
+    result = canary(aws)
+    assert result["status"] == "pass" and result["event"] == "MODIFY", result
+    assert isinstance(result["undo_ms"], int)
+    assert canary_items(aws) == [], "the canary removes its item"
+    wait_for(lambda: (canary_metric(aws, "ProtectionVerified", "Maximum") or 0) >= 1, what="ProtectionVerified")
+    assert canary_metric(aws, "UndoLatency", "Maximum") is not None
+    [line] = [d for d in decisions(aws, result["key"]["pk"]["S"]) if d.get("operation") == "canary"]
+    assert line["status"] == "pass" and line["outcome"] == "applied"
+
+
+def test_the_canary_fails_and_says_why_when_the_trigger_is_disabled(aws):
+    trigger(aws, False)
+    try:
+        result = canary(aws, wait_seconds=5)
+    finally:
+        trigger(aws, True)
+    assert result["status"] == "fail" and result["reason"] == "the MODIFY of the canary was not undone within 5 s"
+    assert result["undo_ms"] is None and canary_items(aws) == []
+    wait_for(lambda: canary_metric(aws, "ProtectionVerified", "Minimum") == 0, what="ProtectionVerified 0")
+
+
 # Last: it changes the monitor of e2e-orders to protect inserts too.
 def test_a_protected_insert_is_deleted_and_not_restored(aws):
     site(aws, ["REMOVE", "MODIFY", "INSERT"])

@@ -157,6 +157,30 @@ def test_a_later_change_keeping_a_stale_marker_is_a_real_change(record):
     assert core.decide(later, ALL).action == core.REVERT_MODIFIED
 
 
+def test_a_canary_the_monitor_retired_over_its_remembered_good_state_stays_deleted(record):
+    """The retire may run in another container than the one that remembers the canary."""
+    rec = record("remove")
+    canary = {"pk": {"S": ALL.canary_prefix + "scheduled#1"}, "amount": {"N": "5"}}
+    rec["dynamodb"]["Keys"] = {"pk": canary["pk"]}
+    remembered = SIGNER.mark(canary, marker.UNDO, "3", replaced=None)  # the good state, as last restored
+    rec["dynamodb"]["OldImage"] = SIGNER.mark(canary, marker.DELETE, "0", replaced=remembered)
+    memory = {core.item_id("orders", rec["dynamodb"]["Keys"]): remembered}
+    assert core.decide(rec, ALL, remembered=memory).action == core.SKIP
+    # Over another state than the one remembered, it is a real change: restored.
+    other = {**canary, "amount": {"N": "6"}}
+    rec["dynamodb"]["OldImage"] = SIGNER.mark(other, marker.DELETE, "0", replaced=other)
+    assert core.decide(rec, ALL, remembered=memory).action == core.RESTORE_DELETED
+
+
+def test_a_retire_marker_over_an_item_outside_the_canary_prefix_is_restored(record):
+    rec = record("remove")
+    good = {"pk": {"S": "order#1"}, "amount": {"N": "5"}}
+    rec["dynamodb"]["Keys"] = {"pk": good["pk"]}
+    rec["dynamodb"]["OldImage"] = SIGNER.mark(good, marker.DELETE, "0", replaced=good)
+    decision = core.decide(rec, ALL, remembered={core.item_id("orders", rec["dynamodb"]["Keys"]): good})
+    assert decision.action == core.RESTORE_DELETED
+
+
 def test_a_chain_of_bad_modifications_returns_to_the_first_good_image(record):
     first = record("modify")  # paid -> cancelled
     second = record("modify")  # cancelled -> refunded

@@ -119,6 +119,18 @@ def in_scope(record: dict[str, Any], policy: Policy, before: dict[str, Any] | No
     return flag is not None and flag not in ({"BOOL": False}, {"NULL": True})
 
 
+def is_canary(keys: dict[str, Any], policy: Policy) -> bool:
+    """Whether the item's partition key is under the reserved canary prefix."""
+    value = (keys.get(policy.partition_key) or {}).get("S")
+    return bool(policy.canary_prefix) and isinstance(value, str) and value.startswith(policy.canary_prefix)
+
+
+def retired_canary(keys: dict[str, Any], old: dict[str, Any], good: Any, policy: Policy) -> bool:
+    """A genuine delete-marked canary whose content is its remembered good state."""
+    signer = policy.marker
+    return is_canary(keys, policy) and isinstance(good, dict) and signer.strip(old) == signer.strip(good)
+
+
 def item_id(table: str, keys: dict[str, Any]) -> str:
     """Identity of one item, for the memory of good states."""
     return f"{table}|{json.dumps(keys, sort_keys=True)}"
@@ -151,7 +163,14 @@ def decide(
         return Decision(SKIP, OWN_WRITE, **base)
     # The monitor deletes an item only when its good state is "absent"; a delete-marked
     # image written back by someone else over a good item is deleted by a real change.
-    if event == "REMOVE" and signer.parse(old, marker.DELETE) and (good is None or good is _UNKNOWN):
+    # One exception: a canary (the reserved prefix) that the monitor retired, marked over
+    # the good state this container remembers (the retire may run in another container,
+    # whose memory said "absent"). A replayed marker can then only delete a canary.
+    if (
+        event == "REMOVE"
+        and signer.parse(old, marker.DELETE)
+        and (good is None or good is _UNKNOWN or retired_canary(base["keys"], old, good, policy))
+    ):
         return Decision(SKIP, OWN_WRITE, **base)
     # A re-creation of an item whose good state is an item (a protected delete came first,
     # in stream order) is a modification of that item, whoever was faster: the writer's put

@@ -26,6 +26,10 @@ A further operation, ``health``, writes nothing: it answers with the policy the 
 runs, which it can only do once its cold start succeeded (policy valid, marker key
 derived). The drill's preflight asks it, so a monitor that cannot start fails the drill.
 
+``canary`` (``canary``) is the scheduled proof: it makes a protected change to a canary
+item of its own, under the reserved prefix, waits for it to be undone, measures it and
+removes its canary.
+
 Planning is pure (``parse``, ``Write``); ``execute`` writes through the monitor's one
 own-write protocol (``writes``); ``run`` answers an invocation, one log line per write.
 """
@@ -37,7 +41,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from change_monitor import conditions, core, failures, images, log, marker, segments
+from change_monitor import canary, conditions, core, failures, images, log, marker, segments
 from change_monitor.config import Policy
 from change_monitor.memory import Memory
 from change_monitor.outcomes import Outcome
@@ -48,7 +52,8 @@ RETIRE_CANARIES = "retire-canaries"
 HEALTH = "health"  # writes nothing: answers only when the function started (policy read, marker key derived)
 REPLAY_FAILED = "replay-failed"  # redo the failures kept in the audit table (``failures``)
 COPY_BACK_SEGMENT = segments.OPERATION
-OPERATIONS = (RESTORE_ITEMS, RETIRE_CANARIES, HEALTH, REPLAY_FAILED, COPY_BACK_SEGMENT)
+CANARY = canary.OPERATION
+OPERATIONS = (RESTORE_ITEMS, RETIRE_CANARIES, HEALTH, REPLAY_FAILED, COPY_BACK_SEGMENT, CANARY)
 SEGMENT_SECONDS = 20.0  # a segment's invocation stops taking pages after this, without a Lambda context
 
 
@@ -81,7 +86,7 @@ def parse(event: dict[str, Any], table: str, partition_key: str, canary_prefix: 
         raise OperationError(f"ddbguard must be one of {', '.join(OPERATIONS)}; got {name!r}")
     if event.get("table") != table:
         raise OperationError(f"this monitor protects {table!r}, not {event.get('table')!r}")
-    if name in (HEALTH, REPLAY_FAILED, COPY_BACK_SEGMENT):
+    if name in (HEALTH, REPLAY_FAILED, COPY_BACK_SEGMENT, CANARY):
         return name, []
     if name == RESTORE_ITEMS:
         writes = [Write(key=w["key"], image=w.get("image"), expected=w.get("expected")) for w in event.get("items", [])]
@@ -157,6 +162,8 @@ def run(
         return replay_failed(policy, trail, actions, memory)
     if name == COPY_BACK_SEGMENT:
         return copy_back_segment(event, client, policy, memory, deadline)
+    if name == CANARY:
+        return canary.run(event, client, policy, deadline)
     return {"operation": name, "results": _carry_out(name, writes, client, policy, memory)}
 
 
