@@ -24,6 +24,7 @@ import core_decision
 import recreation
 import region_loss
 import site_runtime
+import status
 import window_rollback
 
 BENCHMARKS = {
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "copy_back": copy_back,
     "copy_back_job": copy_back_job,
     "region_loss": region_loss,
+    "status": status,
 }
 PAGE = common.ROOT / "docs" / "benchmarks.md"
 RESULTS = common.ROOT / "bench" / "results"

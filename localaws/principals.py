@@ -75,17 +75,14 @@ WRITER_POLICY = {
 }
 
 # Reads what the plays made, to check it: every service's read calls, no write.
+AUDITED_SERVICES = ["dynamodb", "backup", "lambda", "iam", "sqs", "sns", "cloudwatch", "logs", "ssm", "kms", "events"]
 AUDITOR_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
         {
             "Sid": "ReadOnly",
             "Effect": "Allow",
-            "Action": [
-                f"{service}:{verb}*"
-                for service in ("dynamodb", "backup", "lambda", "iam", "sqs", "sns", "cloudwatch", "logs", "ssm", "kms")
-                for verb in ("Describe", "Get", "List")
-            ]
+            "Action": [f"{service}:{verb}*" for service in AUDITED_SERVICES for verb in ("Describe", "Get", "List")]
             + [
                 "dynamodb:Scan",
                 "dynamodb:Query",
@@ -125,6 +122,7 @@ TESTER_POLICY = {
                     "s3",
                     "states",
                     "ram",
+                    "events",
                 )
             ],
             "Resource": "*",

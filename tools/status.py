@@ -26,8 +26,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +68,13 @@ def error(exc: Exception) -> str:
         err = exc.response.get("Error", {})
         return f"{err.get('Code')}: {err.get('Message')}"
     return str(exc)
+
+
+def canary_rule(function: str) -> str:
+    """The canary rule's name, as dr_monitor names it (EventBridge stops at 64 characters)."""
+    if len(function) <= 57:
+        return f"{function}-canary"
+    return f"{function[:40]}-{hashlib.sha1(function.encode()).hexdigest()[:8]}-canary"  # noqa: S324 - a name
 
 
 class Reader:
@@ -210,6 +219,46 @@ class Reader:
         )["Datapoints"]
         newest = max(stats, key=lambda p: p["Timestamp"]) if stats else None
         line["iterator_age_ms"] = int(newest["Maximum"]) if newest else None
+        self._canary(name, function, line)
+
+    def _canary(self, name: str, function: str, line: dict) -> None:
+        """The canary's rule (dr_monitor's canary.yml) and its newest check."""
+        rule_name = canary_rule(function)
+        try:
+            rule = self.client("events").describe_rule(Name=rule_name)
+        except ClientError as exc:
+            line["canary"] = "not scheduled"
+            line["problems"].append(
+                f"no canary rule {rule_name} ({error(exc)}): nothing checks the undo between drills"
+            )
+            return
+        match = re.fullmatch(r"rate\((\d+) minutes?\)", rule.get("ScheduleExpression") or "")
+        interval = int(match.group(1)) * 60 if match else 3600
+        if rule.get("State") != "ENABLED":
+            line["problems"].append(f"the canary's rule {rule_name} is {rule.get('State')}: nothing checks the undo")
+        points = self.client("cloudwatch").get_metric_statistics(
+            Namespace="ddbguard",
+            MetricName="ProtectionVerified",
+            Dimensions=[{"Name": "Table", "Value": name}],
+            StartTime=dt.datetime.fromtimestamp(self.now - 2 * interval, dt.UTC),
+            EndTime=dt.datetime.fromtimestamp(self.now + 60, dt.UTC),
+            Period=60,
+            Statistics=["Minimum"],
+        )["Datapoints"]
+        newest = max(points, key=lambda p: p["Timestamp"]) if points else None
+        if newest is None:
+            line["canary"] = "no check"
+            line["problems"].append(
+                f"no canary check in {2 * interval // 60} min (its rule runs every {interval // 60})"
+            )
+            return
+        passed = newest["Minimum"] >= 1
+        line["canary"] = ("passed " if passed else "failed ") + ago(newest["Timestamp"], self.now)
+        if not passed:
+            line["problems"].append(
+                f"the last canary check failed ({ago(newest['Timestamp'], self.now)}): a protected "
+                "change to its canary item was not undone, or the policy leaves it nothing to test"
+            )
 
     def _recovery_points(self, arn: str, line: dict) -> None:
         newest = self._newest(self.client("backup"), arn, self.vault)
@@ -273,7 +322,7 @@ def text(line: dict) -> str:
         f"recovery point {line.get('last_recovery_point_ago', '?')}",
         f"DR copy {line.get('dr_copy_ago', line.get('dr_copy', '?'))}",
         "restore test: not set up",
-        "canary: not set up",
+        f"canary {line.get('canary', '?')}",
         "alarms: " + (", ".join(line.get("alarms_in_alarm") or []) or "none in ALARM"),
     ]
     return f"{line['table']}  {'OK' if not line['problems'] else 'PROBLEM'}  " + " · ".join(parts)

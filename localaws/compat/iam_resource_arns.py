@@ -5,7 +5,8 @@ names for it: a backup vault, plan or recovery point; the table, topic or key wh
 a tagging call carries; each alarm or dashboard a CloudWatch call names; the function
 ``lambda:CreateFunction`` creates; the export ``DescribeExport`` names; the stream a
 DynamoDB Streams call reads (``GetRecords``: the stream its shard iterator was issued for);
-the state machine a Step Functions tagging call names (``resourceArn``).
+the state machine a Step Functions tagging call names (``resourceArn``); the rule an
+EventBridge target call names (``Rule``).
 ministack builds no ARN for these and authorizes them on
 ``*``, which a policy scoped to our resources (ours all are) does not match: the operator
 was refused what AWS allows it, and a policy scoped to the wrong resource could not be
@@ -204,7 +205,24 @@ def _states(request: Request, action: str) -> Rule | None:
     return Rule(arn) if isinstance(arn, str) and arn else None
 
 
+def _events(request: Request, action: str) -> Rule | None:
+    """EventBridge target calls (``PutTargets``, ``RemoveTargets``, ``ListTargetsByRule``) are
+    authorized on the rule their ``Rule`` names: ``rule/<name>`` on the default bus,
+    ``rule/<bus>/<name>`` on another."""
+    if action not in ("events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"):
+        return None
+    doc = request.json()
+    name, bus = doc.get("Rule"), doc.get("EventBusName") or "default"
+    if not isinstance(name, str) or not name:
+        return None
+    if name.startswith("arn:"):
+        return Rule(name)
+    path = name if bus == "default" else f"{bus}/{name}"
+    return Rule(request.arn("events", f"rule/{path}"))
+
+
 RESOLVERS = {
+    "events": _events,
     "backup": _backup,
     "states": _states,
     "dynamodb": _dynamodb,

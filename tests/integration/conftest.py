@@ -203,6 +203,7 @@ def resources(aws: LocalAws) -> dict[str, list]:
         "queues": aws.client("sqs", who="auditor").list_queues().get("QueueUrls", []),
         "topics": [t["TopicArn"] for t in aws.client("sns", who="auditor").list_topics()["Topics"]],
         "alarms": [a["AlarmName"] for a in aws.client("cloudwatch", who="auditor").describe_alarms()["MetricAlarms"]],
+        "rules": [r["Name"] for r in aws.client("events", who="auditor").list_rules()["Rules"]],
         "dashboards": [
             d["DashboardName"] for d in aws.client("cloudwatch", who="auditor").list_dashboards()["DashboardEntries"]
         ],

@@ -122,6 +122,14 @@ CASES = {
         tables(dict(OK, tags="env=prod")),
         'bad-input-demo].tags must be a mapping of tag names to values (such as {env: prod}), got "env=prod"',
     ),
+    "canary interval under 5 minutes": (
+        dict(tables(OK), dr_monitor_canary_interval_minutes=4),
+        "dr_monitor_canary_interval_minutes must be 5-60, or whole hours up to 720",
+    ),
+    "canary interval over an hour and not whole hours": (
+        dict(tables(OK), dr_monitor_canary_interval_minutes=90),
+        "dr_monitor_canary_interval_minutes must be 5-60, or whole hours up to 720",
+    ),
     "dashboard name AWS rejects": (
         dict(tables(OK), dr_dashboard_name="my dashboard"),
         "dr_dashboard_name must be 1-255 characters of A-Z a-z 0-9 - _",

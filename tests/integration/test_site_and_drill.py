@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -182,6 +183,8 @@ def test_site_provisions_the_backup_tier_and_escalation(local_aws):
         f"{FUNCTION}-iterator-age",
         f"{FUNCTION}-not-undone",
         f"{FUNCTION}-maintenance-refused",
+        f"{FUNCTION}-canary-failed",
+        f"{FUNCTION}-canary-silent",
         "ddbguard-vault-failed-backup-jobs",
     }
     assert all(a["AlarmActions"] == topic for a in alarms)
@@ -402,7 +405,13 @@ def test_make_status_says_every_table_is_protected_after_the_demo(local_aws):
     assert run.returncode == 0, run.stdout + run.stderr
     [line] = [text for text in run.stdout.splitlines() if text.startswith(f"{TABLE}  ")]
     assert line.startswith(f"{TABLE}  OK  stream NEW_AND_OLD_IMAGES")
-    for part in ("deletion protection on", "monitor undo+escalate, starts", "trigger Enabled", "alarms: none in ALARM"):
+    for part in (
+        "deletion protection on",
+        "monitor undo+escalate, starts",
+        "trigger Enabled",
+        "canary passed",
+        "alarms: none in ALARM",
+    ):
         assert part in line, line
     assert "1 table(s): 1 protected, 0 with problems" in run.stdout
     doc = json.loads(status(local_aws, "--json").stdout)
@@ -456,7 +465,68 @@ def test_make_status_names_a_monitor_that_cannot_start(local_aws):
     assert "dr_monitor_version_attribute must differ" in out or "VERSION_ATTRIBUTE" in out, out
 
 
-ALARMS = ("errors", "failed-records", "iterator-age", "not-undone", "maintenance-refused")
+def decisions_of(aws, key: dict) -> list[dict]:
+    """The monitor's log lines about one key (stream decisions and operations)."""
+    logs = aws.client("logs")
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{FUNCTION}")
+    out = []
+    for page in pages:
+        for event in page["events"]:
+            try:
+                doc = json.loads(event["message"])
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and doc.get("key") == key:
+                out.append(doc)
+    return out
+
+
+def test_the_canary_runs_on_its_schedule_and_its_alarm_goes_off_when_the_trigger_is_disabled(local_aws):
+    """The canary's rule sends the monitor its check; with the trigger disabled the check
+    fails, its alarm goes off and make status names it."""
+    events = local_aws.client("events", who="auditor")
+    rule = events.describe_rule(Name=f"{FUNCTION}-canary")
+    assert rule["State"] == "ENABLED" and rule["ScheduleExpression"] == "rate(60 minutes)"
+    [target] = events.list_targets_by_rule(Rule=f"{FUNCTION}-canary")["Targets"]
+    assert target["Arn"].endswith(f":function:{FUNCTION}")
+    payload = {**json.loads(target["Input"]), "wait_seconds": 5}  # as the rule sends it, with a shorter wait
+    assert payload["ddbguard"] == "canary" and payload["table"] == TABLE
+    lam = local_aws.client("lambda")
+    uuid = lam.list_event_source_mappings(FunctionName=FUNCTION)["EventSourceMappings"][0]["UUID"]
+    lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+    try:
+        answer = local_aws.client("lambda", who="operator").invoke(
+            FunctionName=FUNCTION, Payload=json.dumps(payload).encode()
+        )
+        result = json.loads(answer["Payload"].read())
+    finally:
+        lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    assert result["status"] == "fail" and "was not undone within 5 s" in result["reason"], result
+    # The trigger, enabled again, reads the canary's records late: its canary stays deleted.
+    wait_for(lambda: any(line.get("reason") == "own-write" for line in decisions_of(local_aws, result["key"])), 60)
+    time.sleep(5)
+    assert canaries_and_scratch_left(local_aws)[0] == []
+    cloudwatch = local_aws.client("cloudwatch")
+
+    def alarm():
+        [canary] = cloudwatch.describe_alarms(AlarmNames=[f"{FUNCTION}-canary-failed"])["MetricAlarms"]
+        return canary if canary["StateValue"] == "ALARM" else None
+
+    assert wait_for(alarm, timeout=60, what="the canary's alarm to go off")["AlarmActions"]
+    out = broken_status(local_aws)
+    assert f"PROBLEM {TABLE}: the last canary check failed" in out, out
+    assert f"alarm {FUNCTION}-canary-failed is in ALARM" in out, out
+
+
+ALARMS = (
+    "errors",
+    "failed-records",
+    "iterator-age",
+    "not-undone",
+    "maintenance-refused",
+    "canary-failed",
+    "canary-silent",
+)
 ALARM_STATES = {"OK", "ALARM", "INSUFFICIENT_DATA"}
 
 
@@ -466,13 +536,16 @@ def test_the_dashboard_shows_every_table_and_make_dashboard_draws_this_runs_data
     )
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert [t for t in titles if t.startswith(f"{TABLE}: ")] == [
-        f"{TABLE}: changes undone, superseded, not undone, failed",
-        f"{TABLE}: iterator age (the undo lag) and the RPO target",
+        f"{TABLE}: changes undone, superseded, not undone, failed; the canary",
+        f"{TABLE}: iterator age, the canary's undo latency (ms) and the RPO target",
         f"{TABLE}: monitor errors and records that failed every retry",
         f"{TABLE}: alarms",
     ]
     [lag] = [w for w in body["widgets"] if "iterator age" in w["properties"]["title"]]
-    assert lag["properties"]["metrics"] == [["AWS/Lambda", "IteratorAge", "FunctionName", FUNCTION]]
+    assert lag["properties"]["metrics"] == [
+        ["AWS/Lambda", "IteratorAge", "FunctionName", FUNCTION],
+        ["ddbguard", "UndoLatency", "Table", TABLE],
+    ]
     run = subprocess.run(
         [sys.executable, "tools/dashboard.py", "--hours", "1"],
         cwd=ROOT,

@@ -62,6 +62,10 @@ def test_a_change_nobody_undoes_fails_the_canary_and_says_so(handler, capsys):
     result = canary.run({"ddbguard": "canary", "table": "orders", "wait_seconds": 0.3}, table, pol)
     assert result["status"] == "fail" and "was not undone within 0.3 s" in result["reason"]
     assert result["undo_ms"] is None and table.items == {}, "the canary is removed all the same"
+    # The trigger enabled again reads the stream from where it stopped: the canary stays deleted.
+    table.trigger_enabled = True
+    table._emit(None, None, None)
+    assert table.items == {}, "a late read of the stream must not bring the canary back"
     [metrics] = [line for line in lines(capsys) if "ProtectionVerified" in line]
     assert metrics["ProtectionVerified"] == 0 and "UndoLatency" not in metrics
 

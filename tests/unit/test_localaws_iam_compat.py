@@ -143,6 +143,14 @@ def test_dashboard_calls_are_authorized_on_each_dashboard_they_name_without_a_re
     ]
 
 
+def test_eventbridge_target_calls_are_authorized_on_their_rule():
+    for action in ("events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule"):
+        rule = iam_resource_arns.resolve(request("events", body={"Rule": "t-change-monitor-canary"}), action)
+        assert rule.resource == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/t-change-monitor-canary"
+    other = request("events", body={"Rule": "r", "EventBusName": "bus"})
+    assert iam_resource_arns.resolve(other, "events:PutTargets").resource.endswith(":rule/bus/r")
+
+
 def test_an_alias_call_is_authorized_on_the_alias_and_on_its_key():
     body = {"AliasName": "alias/ddbguard", "TargetKeyId": "k-1"}
     rule = iam_resource_arns.resolve(request("kms", body=body), "kms:CreateAlias")

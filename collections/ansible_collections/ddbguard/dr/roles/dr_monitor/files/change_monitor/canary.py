@@ -15,7 +15,10 @@ Scheduler, ``dr_monitor``'s ``canary.yml``) or by hand:
 4. It reads the item (consistent GetItem, every ``POLL_SECONDS``) until the change is
    undone (the canary is back as written, or the inserted one is gone) or its time is up.
 5. It removes its canary as ``retire-canaries`` does (a marked delete, skipped in the
-   stream), prints its decision line and one EMF line: ``ProtectionVerified`` (1 when the
+   stream); a modified canary nobody undid is first put back as written, so that a stream
+   read later (a trigger enabled again) ends in a retire over its good state and leaves it
+   deleted. (A deleted canary nobody restored may be restored once such a stream is read:
+   its TTL attribute makes it expire.) It prints its decision line and one EMF line: ``ProtectionVerified`` (1 when the
    change was undone, else 0) and, when it was, ``UndoLatency`` (milliseconds from the
    change to the first read that saw it undone).
 
@@ -112,6 +115,16 @@ def _change(client: Any, table: str, test: str, key: dict[str, Any], item: dict[
         client.put_item(TableName=table, Item=images.to_wire(item))
 
 
+def _put_back(client: Any, table: str, signer: marker.Marker, key: dict[str, Any], item: dict[str, Any]) -> None:
+    """A change nobody undid: the canary as written again, through the monitor's own path,
+    before it is retired. The stream may still be read later (a trigger enabled again
+    resumes where it stopped); its records then end in a retire over the canary's good
+    state, which the monitor leaves deleted."""
+    current = _read(client, table, key)
+    if current is not None and not _same(current, item, signer.attribute):
+        put_if(client, table, signer.mark(item, marker.UNDO, "0", replaced=current), conditions.still_equals(current))
+
+
 def _retire(client: Any, table: str, signer: marker.Marker, key: dict[str, Any]) -> None:
     current = _read(client, table, key)
     if current is not None:
@@ -164,6 +177,8 @@ def run(event: dict[str, Any], client: Any, policy: Policy, deadline: float | No
                 break
             time.sleep(POLL_SECONDS)
     finally:
+        if chosen.event == "MODIFY" and latency_ms is None:
+            _put_back(client, table, signer, key, item)
         _retire(client, table, signer, key)
     verified = latency_ms is not None
     result.update(status=PASS if verified else FAIL, key=key, undo_ms=latency_ms, wait_seconds=wait)
