@@ -213,6 +213,20 @@ def test_below_the_threshold_nothing_escalates(handler, record):
     assert escalation.restores == []
 
 
+def test_the_canarys_changes_never_count_toward_an_incident(handler, record):
+    """Its hourly check must neither open an incident nor be the first change one goes back to."""
+    policy = Policy(mode="undo+escalate", escalation_threshold=5, audit_table="audit")
+    canaries = burst(record, 10)
+    for rec in canaries:
+        key = {"pk": {"S": policy.canary_prefix + rec["dynamodb"]["Keys"]["pk"]["S"]}}
+        rec["dynamodb"]["Keys"] = key
+        rec["dynamodb"]["OldImage"]["pk"] = key["pk"]
+    escalation, audit, client = FakeEscalation([]), FakeAudit(), FakeDynamoDb()
+    run(handler, canaries, client, policy, audit=audit, escalation=escalation)
+    assert escalation.restores == [] and audit.incidents == {}
+    assert len(client.items) == 10, "the canaries' deletes are undone all the same"
+
+
 def test_records_that_cannot_be_undone_count_toward_an_incident(handler, record, capsys):
     policy = Policy(mode="undo+escalate", escalation_threshold=3, audit_table="audit")
     escalation = FakeEscalation([])

@@ -62,7 +62,7 @@ def process(
     workers = min(policy.concurrency, max(len(groups), 1))
     with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
         results = _carry_out(records, groups, actions, policy, state == maintenance.OPEN, memory, pool)
-        summary = _summarise(records, results)
+        summary = _summarise(records, results, policy)
         if trail:
             audit.keep_batch(
                 trail.with_pool(pool), summary.undone, summary.not_undone, summary.kept_failed, summary.carried_out
@@ -121,7 +121,7 @@ def _carry_out(
     return results
 
 
-def _summarise(records: list[dict[str, Any]], results: list[Result]) -> Summary:
+def _summarise(records: list[dict[str, Any]], results: list[Result], policy: Policy) -> Summary:
     """One log line per attempted record, and the summary of the batch."""
     summary = Summary()
     for record, result in zip(records, results, strict=True):
@@ -137,7 +137,10 @@ def _summarise(records: list[dict[str, Any]], results: list[Result]) -> Summary:
             summary.carried_out.append(record)
         if outcome == Outcome.NOT_UNDONE and decision:
             summary.not_undone.append((record, decision, outcome))
-        if outcome == Outcome.FAILED or (decision and decision.counts_toward_incident):
+        # The canary's own changes (the reserved prefix) never count toward an incident: its
+        # hourly check must not become "the first change" a whole-table restore goes back to.
+        canary = decision is not None and core.is_canary(decision.keys, policy)
+        if outcome == Outcome.FAILED or (decision and decision.counts_toward_incident and not canary):
             summary.protected_at.append(log.created(record) or time.time())
         if decision and decision.action in core.UNDO_ACTIONS:
             summary.undone.append((record, decision, outcome))
