@@ -577,7 +577,8 @@ def canary_metric(aws, name: str, stat: str) -> float | None:
         Period=60,
         Statistics=[stat],
     )["Datapoints"]
-    return max((p[stat] for p in points), default=None)
+    pick = min if stat == "Minimum" else max  # the lowest minute's minimum, the highest minute's maximum
+    return pick((p[stat] for p in points), default=None)
 
 
 def canary_items(aws) -> list:
