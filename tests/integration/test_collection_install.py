@@ -76,6 +76,7 @@ def test_the_tarball_holds_roles_modules_and_the_monitor_but_no_caches(installed
     assert manifest["collection_info"]["dependencies"] == {
         "amazon.aws": ">=10.0.0,<11.0.0",
         "community.aws": ">=10.0.0,<11.0.0",
+        "ansible.utils": ">=6.0.0,<7.0.0",
     }
 
 

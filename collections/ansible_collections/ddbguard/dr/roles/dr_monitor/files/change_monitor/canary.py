@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from change_monitor import conditions, images, log, marker
 from change_monitor.config import Policy
 from change_monitor.outcomes import Outcome
@@ -84,7 +86,10 @@ def canary_key(policy: Policy, event: dict[str, Any], now: float) -> dict[str, A
     key = {policy.partition_key: {"S": f"{policy.canary_prefix}scheduled#{stamp}"}}
     sort = event.get("sort_key") or {}
     if sort.get("name"):
-        key[sort["name"]] = SORT_KEY_VALUES[sort.get("type", "S")]
+        kind = sort.get("type", "S")
+        if kind not in SORT_KEY_VALUES:
+            raise ValueError(f"sort_key.type must be one of S, N, B; got {kind!r}")
+        key[sort["name"]] = SORT_KEY_VALUES[kind]
     return key
 
 
@@ -148,17 +153,25 @@ def emf(table: str, verified: bool, latency_ms: int | None) -> str:
     return json.dumps(doc, sort_keys=True)
 
 
+def _untestable(result: dict[str, Any], table: str, reason: str) -> dict[str, Any]:
+    """Nothing the canary could test: said, and published as not verified."""
+    result.update(status=UNTESTABLE, reason=reason)
+    log.emit(log.OPERATION, table, Outcome.NOTHING, operation=OPERATION, status=UNTESTABLE, reason=reason)
+    print(emf(table, False, None))
+    return result
+
+
 def run(event: dict[str, Any], client: Any, policy: Policy, deadline: float | None = None) -> dict[str, Any]:
     """One canary check; its result, its decision line and its EMF line."""
     table, chosen = policy.table, plan(policy)
     result: dict[str, Any] = {"operation": OPERATION, "table": table, "event": chosen.event, "reason": chosen.reason}
     if chosen.event is None:
-        result["status"] = UNTESTABLE
-        log.emit(log.OPERATION, table, Outcome.NOTHING, operation=OPERATION, status=UNTESTABLE, reason=chosen.reason)
-        print(emf(table, False, None))
-        return result
+        return _untestable(result, table, chosen.reason)
     now = time.time()
-    key = canary_key(policy, event, now)
+    try:
+        key = canary_key(policy, event, now)
+    except ValueError as exc:
+        return _untestable(result, table, str(exc))
     item = canary_item(policy, key, now, event.get("ttl_attribute") or None)
     signer = policy.marker
     wait = float(event.get("wait_seconds") or DEFAULT_WAIT_SECONDS)
@@ -167,6 +180,11 @@ def run(event: dict[str, Any], client: Any, policy: Policy, deadline: float | No
     try:
         if chosen.event != "INSERT":
             put_if(client, table, signer.mark(item, marker.UNDO, "0", replaced=None), conditions.absent(key))
+    except ClientError as exc:  # a key the table's schema refuses (a partition key that is not a string)
+        if exc.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
+        return _untestable(result, table, f"the table refuses the canary's key {json.dumps(key)}: {exc}")
+    try:
         _change(client, table, chosen.event, key, item)
         changed = time.monotonic()  # from the moment the change returned, as the drill's probe
         while time.monotonic() < until:
