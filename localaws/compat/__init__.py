@@ -19,6 +19,7 @@ from localaws.compat import (
     backup_selection_conditions,
     backup_vault_policy,
     embedded_metrics,
+    full_export,
     iam_action_names,
     iam_pass_role,
     iam_policy_arn,
@@ -49,6 +50,7 @@ PATCHES = (
     pitr,
     pitr_history,
     incremental_export,  # after pitr_history: it reads the history that one keeps
+    full_export,  # after incremental_export: it wraps that one's export and shares its writing
     restore_encryption,  # after pitr_history: it wraps the point-in-time restore that one installs
     streams,
     stream_filter,

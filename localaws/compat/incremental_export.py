@@ -124,10 +124,15 @@ def lines(found: dict[tuple, tuple[float, Any, Any]], key_names: list[str], view
     return out
 
 
+def iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+
+
 def layout(
-    desc: dict[str, Any], table_id: str, found_lines: list[dict[str, Any]], start: float, end: float, view: str
+    desc: dict[str, Any], table_id: str, found_lines: list[dict[str, Any]], fields: dict[str, Any]
 ) -> dict[str, bytes]:
-    """The export's objects, key -> body, as AWS lays them out."""
+    """The export's objects, key -> body, as AWS lays them out; ``fields``: the summary's
+    members of this type of export (its times, ``exportType``, ``outputView``)."""
     export_id = desc["ExportArn"].rsplit("/", 1)[-1]
     prefix = (desc.get("S3Prefix") or "").rstrip("/")
     root = f"{prefix}/AWSDynamoDB" if prefix else "AWSDynamoDB"
@@ -152,7 +157,6 @@ def layout(
         )
     files_key = f"{root}/{export_id}/manifest-files.json"
     objects[files_key] = "".join(json.dumps(m) + "\n" for m in manifest_lines).encode()
-    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"  # noqa: E731
     summary = {
         "version": "2023-08-01",
         "exportArn": desc["ExportArn"],
@@ -160,8 +164,6 @@ def layout(
         "endTime": iso(time.time()),
         "tableArn": desc["TableArn"],
         "tableId": table_id,
-        "exportFromTime": iso(start),
-        "exportToTime": iso(end),
         "s3Bucket": desc["S3Bucket"],
         "s3Prefix": desc.get("S3Prefix"),
         "s3SseAlgorithm": desc.get("S3SseAlgorithm", "AES256"),
@@ -170,11 +172,33 @@ def layout(
         "billedSizeBytes": size,
         "itemCount": len(found_lines),
         "outputFormat": "DYNAMODB_JSON",
-        "outputView": view,
-        "exportType": "INCREMENTAL_EXPORT",
+        **fields,
     }
     objects[f"{root}/{export_id}/manifest-summary.json"] = json.dumps(summary).encode()
     return objects
+
+
+def publish(s3: Any, desc: dict[str, Any], objects: dict[str, bytes], found: list[dict[str, Any]]) -> None:
+    """Writes the export's objects through ministack's S3 (with the export's SSE-KMS key) and
+    keeps what DescribeExport reports of it once COMPLETED (a failed write fails it)."""
+    headers = {}
+    if desc.get("S3SseKmsKeyId"):
+        headers = {
+            "x-amz-server-side-encryption": "aws:kms",
+            "x-amz-server-side-encryption-aws-kms-key-id": desc["S3SseKmsKeyId"],
+        }
+    result: dict[str, Any] = {"ItemCount": len(found), "BilledSizeBytes": sum(len(json.dumps(x)) for x in found)}
+    for key, body in objects.items():
+        status = s3._put_object(desc["S3Bucket"], key, body, dict(headers))[0]
+        if status >= 300:
+            result = {
+                "FailureCode": "S3PutObjectFailed",
+                "FailureMessage": f"could not write s3://{desc['S3Bucket']}/{key}",
+            }
+            break
+    root = f"{desc['S3Prefix'].rstrip('/')}/AWSDynamoDB" if desc.get("S3Prefix") else "AWSDynamoDB"
+    result["ExportManifest"] = f"{root}/{desc['ExportArn'].rsplit('/', 1)[-1]}/manifest-summary.json"
+    _RESULTS[desc["ExportArn"]] = result
 
 
 def _resolve(request: Request, action: str) -> Rule | None:
@@ -243,25 +267,13 @@ def install() -> None:
         desc["IncrementalExportSpecification"] = {"ExportFromTime": start, "ExportToTime": end, "ExportViewType": view}
         key_names = [k["AttributeName"] for k in table.get("KeySchema", [])]
         found = lines(changes(history, start, end), key_names, view)
-        objects = layout(desc, desc.get("TableId", ""), found, start, end, view)
-        headers = {}
-        if desc.get("S3SseKmsKeyId"):
-            headers = {
-                "x-amz-server-side-encryption": "aws:kms",
-                "x-amz-server-side-encryption-aws-kms-key-id": desc["S3SseKmsKeyId"],
-            }
-        result = {"ItemCount": len(found), "BilledSizeBytes": sum(len(json.dumps(x)) for x in found)}
-        for key, body in objects.items():
-            status = s3._put_object(desc["S3Bucket"], key, body, dict(headers))[0]
-            if status >= 300:
-                result = {
-                    "FailureCode": "S3PutObjectFailed",
-                    "FailureMessage": f"could not write s3://{desc['S3Bucket']}/{key}",
-                }
-                break
-        root = f"{desc['S3Prefix'].rstrip('/')}/AWSDynamoDB" if desc.get("S3Prefix") else "AWSDynamoDB"
-        result["ExportManifest"] = f"{root}/{desc['ExportArn'].rsplit('/', 1)[-1]}/manifest-summary.json"
-        _RESULTS[desc["ExportArn"]] = result
+        fields = {
+            "exportFromTime": iso(start),
+            "exportToTime": iso(end),
+            "outputView": view,
+            "exportType": "INCREMENTAL_EXPORT",
+        }
+        publish(s3, desc, layout(desc, desc.get("TableId", ""), found, fields), found)
         ddb._exports[desc["ExportArn"]]["IncrementalExportSpecification"] = desc["IncrementalExportSpecification"]
         return json_response(doc)
 

@@ -85,7 +85,10 @@ def test_the_layout_is_aws_s():
         "S3Bucket": "b",
         "S3Prefix": "exports/t",
     }
-    objects = ie.layout(desc, "id", found, T0 + 10 * MIN, T0 + 30 * MIN, "NEW_AND_OLD_IMAGES")
+    fields = {"exportFromTime": ie.iso(T0 + 10 * MIN), "exportToTime": ie.iso(T0 + 30 * MIN)}
+    objects = ie.layout(
+        desc, "id", found, {**fields, "outputView": "NEW_AND_OLD_IMAGES", "exportType": "INCREMENTAL_EXPORT"}
+    )
     root = "exports/t/AWSDynamoDB/01700000000000-abcd1234"
     assert objects[f"{root}/_started"] == b""
     summary = json.loads(objects[f"{root}/manifest-summary.json"])
