@@ -23,6 +23,10 @@ plan's next scheduled run now: its backup jobs, then its copies
 (``localaws.compat.backup_plan_runs``, row 35), where on AWS it comes at the rule's
 schedule.
 
+``POST /_localaws/backup/run-restore-test?plan=<name>[&account=<id>&region=<region>]`` runs
+the restore testing plan's next scheduled run now: its restore jobs, then their
+``Restore Job State Change`` events (``localaws.compat.backup_restore_testing``, row 38).
+
 ``POST /_localaws/backup/corrupt-copies?vault=<vault ARN>&key_prefix=<text>[&corrupt=false]``
 makes every copy into that vault from now on come out corrupted: each item whose partition
 key (a string) starts with ``key_prefix`` gets an attribute it did not have. A fault, as a
@@ -124,6 +128,30 @@ def run_plan(param: dict):
         return _answer(200, {"runs": backup_plan_runs.run_now(compat, plans[0], selections)})
 
 
+def run_restore_test(param: dict):
+    from ministack.core.responses import request_scope
+    from ministack.services import backup as backup_module
+    from ministack.services import eventbridge
+
+    from localaws.compat import backup as backup_compat
+    from localaws.compat import backup_restore_testing
+
+    name = param.get("plan", "")
+    account, region = param.get("account", "000000000000"), param.get("region", "us-east-1")
+    with request_scope(account, region):
+        plan = backup_compat.STORE.restore_testing_plans.get(f"{account}|{region}|{name}")
+        if plan is None:
+            return _answer(404, {"error": f"no restore testing plan named {name!r} in {account} {region}"})
+        compat = backup_compat.BackupCompat(
+            backup_compat.STORE, backup_module._vaults, backup_compat.ops(), account, region
+        )
+
+        def emit(entry: dict) -> None:
+            eventbridge._put_events({"Entries": [entry]}, allow_aws_source=True)
+
+        return _answer(200, {"runs": backup_restore_testing.run_now(compat, plan, emit)})
+
+
 def _answer(status: int, doc: dict):
     return status, {"Content-Type": "application/json"}, json.dumps(doc).encode()
 
@@ -144,6 +172,8 @@ def install() -> None:
             return isolation(param)
         if path == "/_localaws/backup/run-plan" and method == "POST":
             return run_plan(param)
+        if path == "/_localaws/backup/run-restore-test" and method == "POST":
+            return run_restore_test(param)
         if path == "/_localaws/backup/corrupt-copies" and method == "POST":
             return corrupt_copies(param)
         if path != "/_localaws/pitr/age" or method != "POST":

@@ -36,6 +36,7 @@ from urllib.parse import unquote
 from localaws.compat import backup_air_gapped_vault as air_gapped
 from localaws.compat import (
     backup_copy_jobs,
+    backup_restore_testing,
     backup_shared_vault,
     backup_vault_lock,
     backup_vault_not_found,
@@ -83,6 +84,7 @@ class BackupStore:
     copy_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     policies: dict[str, str] = field(default_factory=dict)
     locks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    restore_testing_plans: dict[str, dict[str, Any]] = field(default_factory=dict)  # backup_restore_testing
 
     def state(self) -> dict[str, Any]:
         return {
@@ -92,14 +94,31 @@ class BackupStore:
             "copy_jobs": self.copy_jobs,
             "policies": self.policies,
             "locks": self.locks,
+            "restore_testing_plans": self.restore_testing_plans,
         }
 
     def load(self, data: dict[str, Any]) -> None:
-        for name in ("recovery_points", "backup_jobs", "restore_jobs", "copy_jobs", "policies", "locks"):
+        for name in (
+            "recovery_points",
+            "backup_jobs",
+            "restore_jobs",
+            "copy_jobs",
+            "policies",
+            "locks",
+            "restore_testing_plans",
+        ):
             getattr(self, name).update(data.get(name, {}))
 
     def clear(self) -> None:
-        for name in ("recovery_points", "backup_jobs", "restore_jobs", "copy_jobs", "policies", "locks"):
+        for name in (
+            "recovery_points",
+            "backup_jobs",
+            "restore_jobs",
+            "copy_jobs",
+            "policies",
+            "locks",
+            "restore_testing_plans",
+        ):
             getattr(self, name).clear()
 
 
@@ -147,9 +166,17 @@ class BackupCompat:
                 return _answer(self.store.backup_jobs[parts[1]])
             if method == "GET" and len(parts) == 1:
                 return self.list_backup_jobs(query)
+        if head == "restore-testing":
+            return backup_restore_testing.RestoreTesting(
+                self.store.restore_testing_plans, self.account, self.region
+            ).route(method, parts, query, body)
         if head == "restore-jobs":
             if method == "PUT" and len(parts) == 1:
                 return self.start_restore_job(body)
+            if method == "PUT" and len(parts) == 3 and parts[2] == "validations":
+                job = self.store.restore_jobs.get(parts[1])
+                job = job if job and job["AccountId"] == self.account else None
+                return backup_restore_testing.put_validation(job, parts[1], body)
             if method == "GET" and len(parts) == 2:
                 job = self.store.restore_jobs.get(parts[1])
                 job = job if job and job["AccountId"] == self.account else None
@@ -447,6 +474,9 @@ class BackupCompat:
             jobs = [j for j in jobs if j["Status"] == query["status"]]
         if query.get("resourceType"):
             jobs = [j for j in jobs if j["ResourceType"] == query["resourceType"]]
+        if query.get("restoreTestingPlanArn"):
+            plan = query["restoreTestingPlanArn"]
+            jobs = [j for j in jobs if (j.get("CreatedBy") or {}).get("RestoreTestingPlanArn") == plan]
         return _answer({"RestoreJobs": sorted(jobs, key=lambda j: j["CreationDate"], reverse=True)})
 
 
