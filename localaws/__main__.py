@@ -1,7 +1,9 @@
-"""Command line: ``python -m localaws {start,stop,status,reset,run-plan} [--port N] [--plan NAME]``.
+"""Command line: ``python -m localaws {start,stop,status,reset,run-plan,run-restore-test} [--port N] [--plan NAME]``.
 
 ``run-plan`` runs a backup plan's next scheduled run now (``docs/emulator.md``, row 35):
 its backup jobs and their copies, where on AWS they come at the rule's schedule.
+``run-restore-test`` runs a restore testing plan's next scheduled run now (row 38): its
+restore jobs and their ``Restore Job State Change`` events.
 
 Prints one JSON object, so that scripts and Ansible can read the result; exits 1 with
 the reason on standard error when the operation cannot be done.
@@ -18,8 +20,10 @@ from localaws import launcher
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localaws", description=__doc__)
-    parser.add_argument("command", choices=["start", "stop", "status", "reset", "run-plan"])
-    parser.add_argument("--plan", default="ddbguard-plan", help="run-plan: the plan's name")
+    parser.add_argument("command", choices=["start", "stop", "status", "reset", "run-plan", "run-restore-test"])
+    parser.add_argument(
+        "--plan", help="run-plan: the plan's name (ddbguard-plan); run-restore-test: ddbguard_restore_test"
+    )
     parser.add_argument("--port", type=int, help="default: $LOCAL_AWS_PORT or 4566")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
     args = parser.parse_args(argv)
@@ -32,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "reset":
             result = launcher.reset(target)
         elif args.command == "run-plan":
-            result = launcher.run_plan(target, args.plan)
+            result = launcher.run_plan(target, args.plan or "ddbguard-plan")
+        elif args.command == "run-restore-test":
+            result = launcher.run_restore_test(target, args.plan or "ddbguard_restore_test")
         else:
             result = launcher.status(target)
     except launcher.LauncherError as exc:

@@ -294,13 +294,22 @@ def reset(target: Target) -> dict:
 
 def run_plan(target: Target, plan: str) -> dict:
     """Run the plan's next scheduled run now, through the control (localaws/controls.py)."""
+    return _control(target, "run-plan", plan)
+
+
+def run_restore_test(target: Target, plan: str) -> dict:
+    """Run the restore testing plan's next scheduled run now (localaws/controls.py, row 38)."""
+    return _control(target, "run-restore-test", plan)
+
+
+def _control(target: Target, control: str, plan: str) -> dict:
     if health(target) is None:
         raise LauncherError(f"the local AWS does not answer on port {target.port}")
     query = urllib.parse.urlencode({"plan": plan})
-    url = f"{target.endpoint}/_localaws/backup/run-plan?{query}"
+    url = f"{target.endpoint}/_localaws/backup/{control}?{query}"
     request = urllib.request.Request(url, method="POST", data=b"")  # noqa: S310 - our own loopback endpoint
     try:
         with urllib.request.urlopen(request, timeout=300) as answer:  # noqa: S310 - our own loopback endpoint
             return json.loads(answer.read())
     except urllib.error.HTTPError as err:
-        raise LauncherError(f"run-plan {plan}: {err.read().decode(errors='replace')}") from err
+        raise LauncherError(f"{control} {plan}: {err.read().decode(errors='replace')}") from err

@@ -2,7 +2,8 @@
 
 On AWS, ``lambda:CreateFunction`` and ``lambda:UpdateFunctionConfiguration`` with a
 ``Role``, and AWS Backup's ``CreateBackupSelection``, ``StartBackupJob``,
-``StartRestoreJob`` and ``StartCopyJob`` with an ``IamRoleArn``, and Step Functions'
+``StartRestoreJob`` and ``StartCopyJob`` with an ``IamRoleArn``, ``Create/UpdateRestoreTestingSelection``
+with one, and Step Functions'
 ``CreateStateMachine`` and ``UpdateStateMachine`` with a ``roleArn``, are also authorized as ``iam:PassRole`` on the
 role, with the condition key ``iam:PassedToService`` naming the service the role is passed
 to (``lambda.amazonaws.com``, ``backup.amazonaws.com``, ``states.amazonaws.com``). Without it the request is
@@ -25,6 +26,8 @@ PASSES = {
     "backup:StartBackupJob": ("IamRoleArn", "backup.amazonaws.com"),
     "backup:StartRestoreJob": ("IamRoleArn", "backup.amazonaws.com"),
     "backup:StartCopyJob": ("IamRoleArn", "backup.amazonaws.com"),
+    "backup:CreateRestoreTestingSelection": ("RestoreTestingSelection.IamRoleArn", "backup.amazonaws.com"),
+    "backup:UpdateRestoreTestingSelection": ("RestoreTestingSelection.IamRoleArn", "backup.amazonaws.com"),
     "states:CreateStateMachine": ("roleArn", "states.amazonaws.com"),
     "states:UpdateStateMachine": ("roleArn", "states.amazonaws.com"),
 }

@@ -26,7 +26,9 @@ too:
 
 Each ARN is the one the reference's resource type defines; a vault another account shares
 (``backupVaultAccountId``) is its owner's. A plan that does not exist yet
-(``CreateBackupPlan``) is ``backup-plan:*``: its id is made by the call.
+(``CreateBackupPlan``) is ``backup-plan:*``: its id is made by the call. A restore testing
+plan is ``restore-testing-plan:<name>-<id>``; before it exists (``CreateRestoreTestingPlan``),
+``<name>-*``; its selections' calls are authorized on the plan.
 """
 
 from __future__ import annotations
@@ -61,11 +63,23 @@ def _backup(request: Request, action: str) -> Rule | None:
         plan = parts[2] if len(parts) > 2 else "*"
         return Rule(request.arn("backup", f"backup-plan:{plan}"))
     doc = request.json()
+    if parts[:2] == ["restore-testing", "plans"]:
+        name = parts[2] if len(parts) > 2 else (doc.get("RestoreTestingPlan") or {}).get("RestoreTestingPlanName")
+        return Rule(_restore_testing_plan(request, name)) if isinstance(name, str) and name else None
     if action in ("backup:StartRestoreJob", "backup:StartCopyJob") and isinstance(doc.get("RecoveryPointArn"), str):
         return Rule(doc["RecoveryPointArn"])
     if action == "backup:StartBackupJob" and isinstance(doc.get("BackupVaultName"), str):
         return Rule(request.arn("backup", f"backup-vault:{doc['BackupVaultName']}"))
     return None
+
+
+def _restore_testing_plan(request: Request, name: str) -> str:
+    """A restore testing plan's ARN (``restore-testing-plan:<name>-<id>``, the id made by
+    AWS at its creation): the plan's own once it exists, ``<name>-*`` before."""
+    from localaws.compat import backup
+
+    plan = backup.STORE.restore_testing_plans.get(f"{request.account}|{request.region}|{name}")
+    return plan["RestoreTestingPlanArn"] if plan else request.arn("backup", f"restore-testing-plan:{name}-*")
 
 
 def _table(request: Request, name: str) -> str:

@@ -193,6 +193,9 @@ def resources(aws: LocalAws) -> dict[str, list]:
             for p in backup.list_recovery_points_by_backup_vault(BackupVaultName=v["BackupVaultName"])["RecoveryPoints"]
         ],
         "plans": [p["BackupPlanName"] for p in backup.list_backup_plans()["BackupPlansList"]],
+        "restore_testing_plans": [
+            p["RestoreTestingPlanName"] for p in backup.list_restore_testing_plans()["RestoreTestingPlans"]
+        ],
         "functions": [f["FunctionName"] for f in aws.client("lambda", who="auditor").list_functions()["Functions"]],
         # The launcher's break-glass role is the account's, not site.yml's (localaws/principals.py).
         "roles": sorted(

@@ -134,6 +134,37 @@ CASES = {
         dict(tables(OK), dr_dashboard_name="my dashboard"),
         "dr_dashboard_name must be 1-255 characters of A-Z a-z 0-9 - _",
     ),
+    "restore test schedule neither cron nor rate": (
+        dict(tables(OK), dr_restore_testing_schedule="daily"),
+        "dr_restore_testing_schedule must be cron(...) or rate(...), got daily",
+    ),
+    "restore test validation window over 168 hours": (
+        dict(tables(OK), dr_restore_testing_validation_window_hours=169),
+        "dr_restore_testing_validation_window_hours must be 1-168",
+    ),
+    "restore test validation window 0, which leaves no time to validate": (
+        dict(tables(OK), dr_restore_testing_validation_window_hours=0),
+        "dr_restore_testing_validation_window_hours must be 1-168 (AWS allows 0, which deletes the restored table",
+    ),
+    "restore test selection over 30 ARNs built by hand": (
+        dict(
+            tables(OK),
+            dr_restore_testing_selections=[
+                {
+                    "name": "by_hand",
+                    "protected_resource_arns": [
+                        f"arn:aws:dynamodb:us-east-1:000000000000:table/t{i}" for i in range(31)
+                    ],
+                }
+            ],
+        ),
+        "dr_restore_testing_selections[0] must have a name of 1-50 letters, digits or underscores and 1-30"
+        " protected_resource_arns (AWS's limit), got by_hand with 31 ARNs",
+    ),
+    "restore testing plan name AWS rejects": (
+        dict(tables(OK), dr_restore_testing_plan_name="my-plan"),
+        "dr_restore_testing_plan_name must be 1-50 letters, digits or underscores (AWS Backup), got my-plan",
+    ),
     "vault name AWS rejects": (
         dict(tables(OK), dr_backup_vault_name="my vault"),
         "dr_backup_vault_name must be 2-50 characters",

@@ -24,7 +24,10 @@ def test_without_confirmation_everything_but_the_data_goes(local_aws):
     local_aws.playbook("site.yml")
     made = resources(local_aws)
     assert made["recovery_points"] and made["functions"] and made["plans"] and made["topics"]
-    assert made["dashboards"] == ["ddbguard-dr"] and made["rules"] == [f"{FUNCTION}-canary"]
+    assert made["dashboards"] == ["ddbguard-dr"]
+    assert sorted(made["rules"]) == sorted([f"{FUNCTION}-canary", "ddbguard-restore-validator-on-restore-test"])
+    assert made["restore_testing_plans"] == ["ddbguard_restore_test"]
+    assert "ddbguard-restore-validator" in made["functions"]
     run = local_aws.playbook("playbooks/teardown.yml")
     assert run.recap()["changed"] > 0
     left = resources(local_aws)
@@ -34,7 +37,18 @@ def test_without_confirmation_everything_but_the_data_goes(local_aws):
     ]
     assert left["recovery_points"] == made["recovery_points"]
     assert left["buckets"] == made["buckets"] == ["ddbguard-exports-000000000000-us-east-1"], "the exports are data"
-    kinds = ("plans", "functions", "roles", "queues", "topics", "alarms", "rules", "dashboards", "log_groups")
+    kinds = (
+        "plans",
+        "restore_testing_plans",
+        "functions",
+        "roles",
+        "queues",
+        "topics",
+        "alarms",
+        "rules",
+        "dashboards",
+        "log_groups",
+    )
     for kind in (*kinds, "parameters"):
         assert left[kind] == [], kind
     assert local_aws.playbook("playbooks/teardown.yml").recap()["changed"] == 0

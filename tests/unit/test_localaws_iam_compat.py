@@ -113,6 +113,35 @@ def test_backup_requests_are_authorized_on_their_vault_plan_or_recovery_point():
     assert on("PUT", "/restore-jobs", "backup:StartRestoreJob", {"RecoveryPointArn": point}) == point
 
 
+def test_restore_testing_calls_are_authorized_on_the_plan_and_pass_the_selections_role():
+    from localaws.compat import backup
+
+    plans = f"arn:aws:backup:us-east-1:{ACCOUNT}:restore-testing-plan"
+    create = {"RestoreTestingPlan": {"RestoreTestingPlanName": "ddbguard_rt"}}
+    rule = iam_resource_arns.resolve(
+        request("backup", "PUT", "/restore-testing/plans", create), "backup:CreateRestoreTestingPlan"
+    )
+    assert rule.resource == f"{plans}:ddbguard_rt-*"
+    backup.STORE.restore_testing_plans[f"{ACCOUNT}|us-east-1|ddbguard_rt"] = {
+        "RestoreTestingPlanArn": f"{plans}:ddbguard_rt-abc"
+    }
+    try:
+        rule = iam_resource_arns.resolve(
+            request("backup", "GET", "/restore-testing/plans/ddbguard_rt/selections/s1"),
+            "backup:GetRestoreTestingSelection",
+        )
+        assert rule.resource == f"{plans}:ddbguard_rt-abc"
+    finally:
+        backup.STORE.restore_testing_plans.clear()
+    role = "arn:aws:iam::000000000000:role/ddbguard-backup"
+    selection = {"RestoreTestingSelection": {"IamRoleArn": role}}
+    rule = iam_pass_role.resolve(
+        request("backup", "PUT", "/restore-testing/plans/ddbguard_rt/selections", selection),
+        "backup:CreateRestoreTestingSelection",
+    )
+    assert (rule.checks[0].resource, rule.checks[0].context) == (role, {"iam:passedtoservice": "backup.amazonaws.com"})
+
+
 def test_a_point_in_time_restore_needs_rights_on_the_table_it_creates():
     body = {"SourceTableName": "orders", "TargetTableName": "orders-restore-1"}
     rule = iam_resource_arns.resolve(request("dynamodb", body=body), "dynamodb:RestoreTableToPointInTime")

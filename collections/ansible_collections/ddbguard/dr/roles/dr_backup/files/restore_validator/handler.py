@@ -66,11 +66,6 @@ def _metric(plan: str, table: str, validated: bool) -> None:
     )
 
 
-def _plan_name() -> str:
-    arns = sorted(_SETTINGS.plan_arns)
-    return arns[0].split(":")[-1] if arns else ""
-
-
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deadline = time.time() + context.get_remaining_time_in_millis() / 1000.0 - MARGIN_SECONDS
     operation = event.get("operation")
@@ -98,7 +93,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"restore_job_id": job_id, "outcome": "continues"}
     validate.report(job_id, outcome, _CLIENTS)
     table = state["source_table_arn"].split("/")[-1]
-    _metric(_plan_name(), table, outcome[0] == validate.SUCCESSFUL)
+    _metric(os.environ.get("DDBGUARD_RESTORE_TESTING_PLAN_NAME", ""), table, outcome[0] == validate.SUCCESSFUL)
     _say(
         restore_job_id=job_id,
         outcome=outcome[0],

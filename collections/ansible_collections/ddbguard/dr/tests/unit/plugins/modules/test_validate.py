@@ -12,6 +12,7 @@ from ansible_collections.ddbguard.dr.plugins.modules import (
     backup_job,
     backup_recovery_points,
     backup_restore_job,
+    backup_restore_testing_plan,
     backup_vault_protection,
     cloudwatch_dashboard,
     dynamodb_item,
@@ -187,3 +188,38 @@ def test_cloudwatch_dashboard():
     assert cloudwatch_dashboard.validate(dict(good, body=None)) == ["body is required when state is present"]
     assert cloudwatch_dashboard.validate(dict(good, body={"widget": []})) == ["body must have a list of widgets"]
     assert cloudwatch_dashboard.validate(dict(good, body=None, state="absent")) == []
+
+
+def test_backup_restore_testing_plan():
+    vault = "arn:aws:backup:eu-west-1:123456789012:backup-vault:v"
+    table = "arn:aws:dynamodb:eu-west-1:123456789012:table/t"
+    selection = {
+        "name": "tables_1",
+        "protected_resource_arns": [table],
+        "iam_role_arn": ROLE,
+        "validation_window_hours": 24,
+    }
+    good = params(
+        backup_restore_testing_plan.ARGUMENT_SPEC,
+        name="ddbguard_restore_test",
+        include_vaults=[vault],
+        selections=[selection],
+    )
+    assert backup_restore_testing_plan.validate(good) == []
+    assert backup_restore_testing_plan.validate(dict(good, name="has-dash")) == [
+        "name must be 1-50 letters, digits or underscores, got 'has-dash'"
+    ]
+    assert backup_restore_testing_plan.validate(dict(good, schedule_expression="daily")) == [
+        "schedule_expression must be cron(...) or rate(...), got 'daily'"
+    ]
+    over = dict(selection, protected_resource_arns=[f"{table}{i}" for i in range(31)])
+    assert backup_restore_testing_plan.validate(dict(good, selections=[over])) == [
+        "selections[0].protected_resource_arns must hold 1-30 ARNs (AWS's limit), got 31"
+    ]
+    assert backup_restore_testing_plan.validate(
+        dict(good, selections=[dict(selection, validation_window_hours=169)])
+    ) == ["selections[0].validation_window_hours must be 0-168, got 169"]
+    assert backup_restore_testing_plan.validate(dict(good, selections=[selection, selection])) == [
+        "selections[1].name 'tables_1' is given twice"
+    ]
+    assert backup_restore_testing_plan.validate(dict(good, include_vaults=[], state="absent")) == []
