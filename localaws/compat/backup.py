@@ -40,6 +40,7 @@ from localaws.compat import (
     backup_shared_vault,
     backup_vault_lock,
     backup_vault_not_found,
+    restore_encryption,
     restore_job_role,
 )
 from localaws.compat import backup_vault_policy as vault_policy
@@ -72,6 +73,8 @@ class DynamoDbOps:
     find_vault: Callable[[str, str, str], dict[str, Any] | None] = backup_copy_jobs.vault_in
     # (backup ARN, owner, account, region) -> a copy in ``account`` for one restore of a shared point
     share_backup: Callable[[str, str, str, str], str] = backup_shared_vault.backup_for_restore
+    # (table, KMS key ARN) -> None: the restored table encrypted with that key (restore_encryption)
+    encrypt: Callable[[str, str], None] = lambda table, key: None
 
 
 @dataclass
@@ -440,6 +443,11 @@ class BackupCompat:
         backup_arn = point["_DynamoDbBackupArn"]
         if owner != self.account:
             backup_arn = self.ddb.share_backup(backup_arn, owner, self.account, self.region)
+        encryption = restore_encryption.metadata_key(metadata)
+        if isinstance(encryption, str) and not encryption:
+            return _error(
+                "InvalidParameterValueException", "Metadata.kmsMasterKeyArn is required with encryptionType KMS."
+            )
         try:
             created = self.ddb.restore(backup_arn, target)
         except ValueError as err:
@@ -447,6 +455,8 @@ class BackupCompat:
         finally:
             if backup_arn != point["_DynamoDbBackupArn"]:
                 self.ddb.delete_backup(backup_arn)
+        if encryption:
+            self.ddb.encrypt(target, encryption)
         job_id = str(uuid.uuid4()).upper()
         self.store.restore_jobs[job_id] = {
             "AccountId": self.account,
@@ -510,11 +520,19 @@ def _ministack_ddb_ops() -> DynamoDbOps:
     def delete_backup(backup_arn: str) -> None:
         ddb._delete_backup({"BackupArn": backup_arn})
 
+    def encrypt(table: str, key: str) -> None:
+        record = ddb._tables.get(table)
+        if record is not None:
+            record["SSEDescription"] = ddb._sse_description_from_spec(
+                {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
+            )
+
     return DynamoDbOps(
         create_backup=create_backup,
         restore=restore,
         delete_backup=delete_backup,
         role_exists=restore_job_role.assumable,
+        encrypt=encrypt,
     )
 
 

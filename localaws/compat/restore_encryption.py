@@ -10,6 +10,12 @@ whether our restore re-applied the live table's key.
 This patch sets the restored table's ``SSEDescription`` from the override, in ministack's
 own response shape (``_sse_description_from_spec``), on the table record (persisted with
 it) and in the restore's answer. Without an override the table is left as ministack made it.
+
+AWS Backup's ``StartRestoreJob`` of a DynamoDB recovery point takes the same choice in its
+restore metadata: ``encryptionType`` ``KMS`` with ``kmsMasterKeyArn`` (the key of the
+restored table; restore testing sets them through ``RestoreMetadataOverrides``), or
+``Default``. ``metadata_key`` reads it; ``localaws.compat.backup`` applies it to the table
+its restore job creates.
 """
 
 from __future__ import annotations
@@ -32,6 +38,16 @@ def _apply(ddb: Any, data: dict[str, Any], response: tuple) -> tuple:
     if isinstance(doc.get("TableDescription"), dict):
         doc["TableDescription"]["SSEDescription"] = description
     return status, headers, json.dumps(doc).encode()
+
+
+def metadata_key(metadata: dict[str, Any]) -> str | None:
+    """The KMS key a restore job's metadata asks the restored table to be encrypted with:
+    its ARN, "" when ``encryptionType`` is KMS without a key (AWS refuses it), None for the
+    default encryption. Keys are not case sensitive, as AWS Backup reads them."""
+    lowered = {str(k).lower(): v for k, v in metadata.items()}
+    if str(lowered.get("encryptiontype", "")).upper() != "KMS":
+        return None
+    return str(lowered.get("kmsmasterkeyarn") or "")
 
 
 def install() -> None:

@@ -80,6 +80,10 @@ class LocalAws:
         """The plan's next scheduled run, now (localaws/controls.py, row 35): what each job made."""
         return launcher.run_plan(self.target, plan)["runs"]
 
+    def run_restore_test(self, plan: str = "ddbguard_restore_test") -> list[dict]:
+        """The restore testing plan's next scheduled run, now (localaws/controls.py, row 38)."""
+        return launcher.run_restore_test(self.target, plan)["runs"]
+
     def corrupt_copies(self, vault_arn: str, key_prefix: str, corrupt: bool = True) -> None:
         """Make every copy into a vault come out with the items under ``key_prefix`` changed,
         or stop (localaws/controls.py): a fault for the tests that prove the drill sees it."""

@@ -137,3 +137,19 @@ def test_no_point_within_the_window_is_said_and_nothing_restored(compat):  # noq
     plan = compat.store.restore_testing_plans["000000000000|us-east-1|ddbguard_restore_test"]
     runs = rt.run_now(compat, plan, lambda e: None)
     assert runs == [{"resource": TABLE_ARN, "error": "no recovery point within the selection window"}]
+
+
+def test_a_restore_job_with_kms_metadata_encrypts_the_restored_table_with_that_key(compat):  # noqa: F811
+    point = backup(compat)["RecoveryPointArn"]
+    encrypted = []
+    compat.ddb.encrypt = lambda table, key: encrypted.append((table, key))
+    body = {
+        "RecoveryPointArn": point,
+        "IamRoleArn": ROLE,
+        "Metadata": {"targetTableName": "orders-r1", "encryptionType": "KMS", "kmsMasterKeyArn": "arn:key"},
+    }
+    assert call(compat, "PUT", "/restore-jobs", body)[0] == 200
+    assert encrypted == [("orders-r1", "arn:key")]
+    body["Metadata"] = {"targetTableName": "orders-r2", "encryptionType": "KMS"}
+    status, doc = call(compat, "PUT", "/restore-jobs", body)
+    assert status == 400 and "kmsMasterKeyArn" in doc["Message"]
