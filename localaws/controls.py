@@ -24,8 +24,10 @@ plan's next scheduled run now: its backup jobs, then its copies
 schedule.
 
 ``POST /_localaws/backup/run-restore-test?plan=<name>[&account=<id>&region=<region>]`` runs
-the restore testing plan's next scheduled run now: its restore jobs, then their
-``Restore Job State Change`` events (``localaws.compat.backup_restore_testing``, row 38).
+the restore testing plan's next scheduled run now (``&resource=<ARN>``: for that resource only):
+its restore jobs, then their ``Restore Job State Change`` events
+(``localaws.compat.backup_restore_testing``, row 38); ``&end_windows=true`` ends the
+validation window of its validated jobs instead: their restored tables are deleted.
 
 ``POST /_localaws/backup/corrupt-copies?vault=<vault ARN>&key_prefix=<text>[&corrupt=false]``
 makes every copy into that vault from now on come out corrupted: each item whose partition
@@ -149,7 +151,21 @@ def run_restore_test(param: dict):
         def emit(entry: dict) -> None:
             eventbridge._put_events({"Entries": [entry]}, allow_aws_source=True)
 
-        return _answer(200, {"runs": backup_restore_testing.run_now(compat, plan, emit)})
+        if param.get("end_windows", "false") == "true":
+            return _answer(200, {"ended": backup_restore_testing.end_windows(compat, plan, _delete_table)})
+        return _answer(200, {"runs": backup_restore_testing.run_now(compat, plan, emit, param.get("resource", ""))})
+
+
+def _delete_table(name: str) -> bool:
+    """Deletes a table of the request's account and region as AWS Backup would (no caller)."""
+    from ministack.services import dynamodb as ddb
+
+    record = ddb._tables.get(name)
+    if record is None:
+        return False
+    record["DeletionProtectionEnabled"] = False
+    status = ddb._delete_table({"TableName": name})[0]
+    return status == 200
 
 
 def _answer(status: int, doc: dict):

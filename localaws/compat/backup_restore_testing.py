@@ -21,9 +21,10 @@ the API is kept per account and region with the rules above, and the control
 ``POST /_localaws/backup/run-restore-test?plan=<name>[&account=<id>&region=<region>]``
 (``localaws/controls.py``) runs the plan's next scheduled run now, through the same restore
 job as ``StartRestoreJob`` (row 4), then emits the event (ministack's EventBridge runs the
-rules that match it). **Not emulated:** schedules and start windows (nothing runs on a
-clock), selections by condition or ``*``, the deletion of the restored table at the end of
-the validation window (``playbooks/teardown.yml`` and the drill delete what they restore).
+rules that match it). ``&end_windows=true`` ends the validation window of the plan's
+validated jobs now: their restored tables are deleted (``DeletionStatus``), as AWS Backup
+does when the window ends. **Not emulated:** schedules, start and validation windows on a
+clock (nothing runs on one), selections by condition or ``*``.
 """
 
 from __future__ import annotations
@@ -332,9 +333,10 @@ def put_validation(job: dict[str, Any] | None, job_id: str, body: dict[str, Any]
     return _answer()
 
 
-def run_now(compat: Any, plan: dict[str, Any], emit: Any) -> list[dict[str, Any]]:
-    """One scheduled run of ``plan``: per selection and resource, a restore job of the point
-    its rule picks (through ``compat.start_restore_job``), marked as the plan's, then the event."""
+def run_now(compat: Any, plan: dict[str, Any], emit: Any, only: str = "") -> list[dict[str, Any]]:
+    """One scheduled run of ``plan``: per selection and resource (``only`` that resource, when
+    given), a restore job of the point its rule picks (through ``compat.start_restore_job``),
+    marked as the plan's, then the event."""
     now = time.time()
     plan["LastExecutionTime"] = now
     points = list(compat.store.recovery_points.values())
@@ -342,6 +344,8 @@ def run_now(compat: Any, plan: dict[str, Any], emit: Any) -> list[dict[str, Any]
     for selection in plan["Selections"].values():
         overrides = {k: v for k, v in (selection.get("RestoreMetadataOverrides") or {}).items()}
         for resource in selection.get("ProtectedResourceArns") or []:
+            if only and resource != only:
+                continue
             point = pick(points, plan, resource, now)
             if point is None:
                 runs.append({"resource": resource, "error": "no recovery point within the selection window"})
@@ -364,7 +368,24 @@ def run_now(compat: Any, plan: dict[str, Any], emit: Any) -> list[dict[str, Any]
                 continue
             job = compat.store.restore_jobs[answer["RestoreJobId"]]
             job["CreatedBy"] = {"RestoreTestingPlanArn": plan["RestoreTestingPlanArn"]}
-            job["ValidationWindowHours"] = selection.get("ValidationWindowHours", 0)
             emit(event(job, compat.region))
             runs.append({"resource": resource, "restore_job_id": job["RestoreJobId"], "status": job["Status"]})
     return runs
+
+
+def end_windows(compat: Any, plan: dict[str, Any], delete_table: Any) -> list[dict[str, Any]]:
+    """The end of the validation window of every restore job of ``plan`` whose validation is
+    over (SUCCESSFUL, FAILED, TIMED_OUT): its restored table deleted, as AWS Backup does then
+    (``DeletionStatus``)."""
+    ended = []
+    for job in compat.store.restore_jobs.values():
+        if (job.get("CreatedBy") or {}).get("RestoreTestingPlanArn") != plan["RestoreTestingPlanArn"]:
+            continue
+        if job.get("ValidationStatus") not in ("SUCCESSFUL", "FAILED", "TIMED_OUT") or job.get("DeletionStatus"):
+            continue
+        table = job.get("CreatedResourceArn", "").rsplit("/", 1)[-1]
+        deleted = delete_table(table)
+        job["DeletionStatus"] = "SUCCESSFUL" if deleted else "FAILED"
+        job["DeletionStatusMessage"] = f"{table} deleted at the end of the validation window" if deleted else ""
+        ended.append({"restore_job_id": job["RestoreJobId"], "table": table, "deleted": deleted})
+    return ended

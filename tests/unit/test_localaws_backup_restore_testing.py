@@ -153,3 +153,23 @@ def test_a_restore_job_with_kms_metadata_encrypts_the_restored_table_with_that_k
     body["Metadata"] = {"targetTableName": "orders-r2", "encryptionType": "KMS"}
     status, doc = call(compat, "PUT", "/restore-jobs", body)
     assert status == 400 and "kmsMasterKeyArn" in doc["Message"]
+
+
+def test_a_run_for_one_resource_restores_only_it_and_the_window_end_deletes_validated_tables(compat):  # noqa: F811
+    backup(compat)
+    other = TABLE_ARN.replace("orders", "invoices")
+    compat.fake.tables.add("invoices")
+    call(compat, "PUT", "/backup-jobs", {"BackupVaultName": "vault", "ResourceArn": other, "IamRoleArn": ROLE})
+    call(compat, "PUT", "/restore-testing/plans", {"RestoreTestingPlan": PLAN})
+    body = {"RestoreTestingSelection": _selection(arns=(TABLE_ARN, other))}
+    call(compat, "PUT", "/restore-testing/plans/ddbguard_restore_test/selections", body)
+    plan = compat.store.restore_testing_plans["000000000000|us-east-1|ddbguard_restore_test"]
+    runs = rt.run_now(compat, plan, lambda e: None, only=other)
+    assert [r["resource"] for r in runs] == [other]
+    deleted = []
+    assert rt.end_windows(compat, plan, deleted.append) == []  # nothing validated yet: nothing ends
+    job_id = runs[0]["restore_job_id"]
+    call(compat, "PUT", f"/restore-jobs/{job_id}/validations", {"ValidationStatus": "FAILED"})
+    ended = rt.end_windows(compat, plan, lambda table: deleted.append(table) or True)
+    assert [e["restore_job_id"] for e in ended] == [job_id] and deleted[0].startswith("awsbackup-restore-test-")
+    assert call(compat, "GET", f"/restore-jobs/{job_id}")[1]["DeletionStatus"] == "SUCCESSFUL"

@@ -11,6 +11,7 @@ table's size.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import json
@@ -28,6 +29,13 @@ def _number(text: str) -> str:
     return format(value.normalize(), "f")
 
 
+def _binary(value: bytes | bytearray | str) -> str:
+    """A binary value as an export writes it (base64); a Scan through boto3 gives bytes."""
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    return value
+
+
 def _canonical_value(value: dict[str, Any]) -> Any:
     (kind, inner), *rest = value.items()
     if rest:
@@ -36,8 +44,12 @@ def _canonical_value(value: dict[str, Any]) -> Any:
         return {"N": _number(inner)}
     if kind == "NS":
         return {"NS": sorted(_number(v) for v in inner)}
-    if kind in ("SS", "BS"):
-        return {kind: sorted(inner)}
+    if kind == "B":
+        return {"B": _binary(inner)}
+    if kind == "BS":
+        return {"BS": sorted(_binary(v) for v in inner)}
+    if kind == "SS":
+        return {"SS": sorted(inner)}
     if kind == "M":
         return {"M": {k: _canonical_value(v) for k, v in inner.items()}}
     if kind == "L":
@@ -103,3 +115,17 @@ def gzip_lines(stream: Any) -> Iterator[bytes]:
     """The lines of a gzip stream (an S3 object's body), read as they come."""
     with gzip.GzipFile(fileobj=stream) as unzipped:
         yield from unzipped
+
+
+def to_json_key(key: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A Scan's LastEvaluatedKey in a form JSON can carry to the next invocation."""
+    if key is None:
+        return None
+    return {name: ({"B64": _binary(v["B"])} if "B" in v else v) for name, v in key.items()}
+
+
+def from_json_key(key: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The key back in boto3's form (binary values as bytes)."""
+    if key is None:
+        return None
+    return {name: ({"B": base64.b64decode(v["B64"])} if "B64" in v else v) for name, v in key.items()}

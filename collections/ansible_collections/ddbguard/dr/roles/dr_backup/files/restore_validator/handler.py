@@ -83,6 +83,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         outcome = validate.step(state, _CLIENTS, _SETTINGS, deadline)
     except (ClientError, BotoCoreError) as err:
         outcome = (validate.FAILED, f"could not read what the validation compares: {err}"[:1000])
+    except Exception as err:  # noqa: BLE001 - a validation that cannot finish is a failed one, never a silent one
+        outcome = (validate.FAILED, f"the validation stopped: {type(err).__name__}: {err}"[:1000])
     if outcome is None:
         _LAMBDA.invoke(
             FunctionName=context.invoked_function_arn,

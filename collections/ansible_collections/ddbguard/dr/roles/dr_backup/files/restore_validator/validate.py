@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from restore_validator.digest import Digest, export_items, gzip_lines
+from restore_validator.digest import Digest, export_items, from_json_key, gzip_lines, to_json_key
 
 SUCCESSFUL, FAILED, VALIDATING = "SUCCESSFUL", "FAILED", "VALIDATING"
 
@@ -102,7 +102,7 @@ def begin(job_id: str, clients: Clients, settings: Settings) -> dict[str, Any]:
 
 def _scan_segment(clients: Clients, settings: Settings, table: str, segment: int, mine: dict, deadline: float) -> dict:
     digest = Digest.of(mine["digest"])
-    start = mine["next"]
+    start = from_json_key(mine["next"])
     while True:  # one page at least, so that every invocation moves on
         request = {
             "TableName": table,
@@ -119,7 +119,7 @@ def _scan_segment(clients: Clients, settings: Settings, table: str, segment: int
         if not start:
             return {"digest": digest.state(), "next": None, "done": True}
         if time.time() >= deadline:
-            return {"digest": digest.state(), "next": start, "done": False}
+            return {"digest": digest.state(), "next": to_json_key(start), "done": False}
 
 
 def read_restored(state: dict, clients: Clients, settings: Settings, deadline: float) -> None:
