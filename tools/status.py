@@ -88,6 +88,12 @@ class Reader:
         self.plan = literal(variables, "dr_backup_plan_name", backup["dr_backup_plan_name"])
         self.dr_region = literal(variables, "dr_backup_dr_region", backup["dr_backup_dr_region"])
         self.function_name = variables.get("dr_monitor_function_name")
+        testing = defaults_of("dr_restore_testing")
+        self.restore_testing = literal(variables, "dr_restore_testing_enabled", testing["dr_restore_testing_enabled"])
+        self.restore_plan = literal(variables, "dr_restore_testing_plan_name", testing["dr_restore_testing_plan_name"])
+        self.validator = literal(
+            variables, "dr_restore_testing_function_name", testing["dr_restore_testing_function_name"]
+        )
         self.max_age_hours = float(
             literal(variables, "ddbguard_status_max_recovery_point_age_hours", DEFAULT_MAX_RECOVERY_POINT_AGE_HOURS)
         )
@@ -136,9 +142,54 @@ class Reader:
                             out["selections"][arn] = selection["SelectionName"]
         except (ClientError, BotoCoreError) as exc:
             out["problems"].append(f"plan {self.plan}: cannot be read ({error(exc)})")
+        self._restore_testing(out)
         return out
 
-    def table(self, name: str, selections: dict[str, str]) -> dict[str, Any]:
+    def _restore_testing(self, out: dict[str, Any]) -> None:
+        """The restore testing plan (dr_restore_testing): its selections, its rule, its alarms and
+        the newest test of each table (table ARN -> the restore job)."""
+        out["restore_testing"] = {"plan": self.restore_plan, "tables": [], "newest": {}}
+        if str(self.restore_testing).lower() in ("false", "no", "0"):
+            out["restore_testing"]["plan"] = None
+            return
+        backup = self.client("backup")
+        try:
+            plan = backup.get_restore_testing_plan(RestoreTestingPlanName=self.restore_plan)["RestoreTestingPlan"]
+            names = backup.list_restore_testing_selections(RestoreTestingPlanName=self.restore_plan)
+            for item in names["RestoreTestingSelections"]:
+                selection = backup.get_restore_testing_selection(
+                    RestoreTestingPlanName=self.restore_plan,
+                    RestoreTestingSelectionName=item["RestoreTestingSelectionName"],
+                )["RestoreTestingSelection"]
+                out["restore_testing"]["tables"] += selection.get("ProtectedResourceArns") or []
+            jobs = backup.get_paginator("list_restore_jobs").paginate(
+                ByRestoreTestingPlanArn=plan["RestoreTestingPlanArn"]
+            )
+            for job in (job for page in jobs for job in page["RestoreJobs"]):
+                source = job.get("SourceResourceArn") or ""
+                known = out["restore_testing"]["newest"].get(source)
+                if known is None or job["CreationDate"] > known["CreationDate"]:
+                    out["restore_testing"]["newest"][source] = job
+            out["restore_testing"]["created"] = plan["CreationTime"]
+        except (ClientError, BotoCoreError) as exc:
+            out["restore_testing"]["plan"] = None
+            out["problems"].append(
+                f"restore testing plan {self.restore_plan}: cannot be read ({error(exc)}): nothing tests a restore"
+            )
+            return
+        rule = f"{self.validator}-on-restore-test"
+        try:
+            state = self.client("events").describe_rule(Name=rule).get("State")
+            if state != "ENABLED":
+                out["problems"].append(f"the validation rule {rule} is {state}: restore tests are not validated")
+        except ClientError as exc:
+            out["problems"].append(f"no validation rule {rule} ({error(exc)}): restore tests are not validated")
+        cloudwatch = self.client("cloudwatch")
+        for prefix in (f"{self.restore_plan}-", f"{self.validator}-"):
+            for alarm in cloudwatch.describe_alarms(AlarmNamePrefix=prefix, StateValue="ALARM")["MetricAlarms"]:
+                out["problems"].append(f"alarm {alarm['AlarmName']} is in ALARM: {alarm.get('StateReason', '')[:160]}")
+
+    def table(self, name: str, selections: dict[str, str], testing: dict[str, Any] | None = None) -> dict[str, Any]:
         line: dict[str, Any] = {"table": name, "problems": []}
         problems = line["problems"]
         ddb, lam = self.client("dynamodb"), self.client("lambda")
@@ -169,8 +220,40 @@ class Reader:
         if not line["selection"]:
             problems.append(f"no selection of the table in plan {self.plan}: scheduled backups skip it")
         self._recovery_points(arn, line)
+        self._restore_test(arn, testing or {}, line)
         self._alarms(name, line)
         return line
+
+    def _restore_test(self, arn: str, testing: dict[str, Any], line: dict) -> None:
+        """The newest restore test of the table and its validation."""
+        if not testing.get("plan"):
+            line["restore_test"] = "not set up"
+            return
+        if arn not in testing["tables"]:
+            line["restore_test"] = "not selected"
+            line["problems"].append(f"the table is in no selection of restore testing plan {testing['plan']}")
+            return
+        job = testing["newest"].get(arn)
+        if job is None:
+            line["restore_test"] = "none yet"
+            created = testing.get("created")
+            if created is not None and self.now - created.timestamp() > self.max_age_hours * 3600:
+                line["problems"].append(
+                    f"no restore test in the {self.max_age_hours:g} h since plan {testing['plan']} was made"
+                )
+            return
+        status = job.get("ValidationStatus") or "not validated"
+        line["restore_test"] = f"{status} {ago(job['CreationDate'], self.now)}"
+        line["restore_test_job"] = job["RestoreJobId"]
+        if status in ("FAILED", "TIMED_OUT"):
+            line["problems"].append(
+                f"the last restore test was validated {status} ({ago(job['CreationDate'], self.now)}): "
+                f"{(job.get('ValidationStatusMessage') or '')[:200]}"
+            )
+        elif self.now - job["CreationDate"].timestamp() > self.max_age_hours * 3600:
+            line["problems"].append(
+                f"the last restore test is {ago(job['CreationDate'], self.now)}: restore tests stopped"
+            )
 
     def _pitr(self, ddb, name: str, line: dict) -> None:
         pitr = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
@@ -321,7 +404,7 @@ def text(line: dict) -> str:
         + (f", iterator age {line['iterator_age_ms'] / 1000:g} s" if line.get("iterator_age_ms") is not None else ""),
         f"recovery point {line.get('last_recovery_point_ago', '?')}",
         f"DR copy {line.get('dr_copy_ago', line.get('dr_copy', '?'))}",
-        "restore test: not set up",
+        f"restore test {line.get('restore_test', '?')}",
         f"canary {line.get('canary', '?')}",
         "alarms: " + (", ".join(line.get("alarms_in_alarm") or []) or "none in ALARM"),
     ]
@@ -346,14 +429,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         shared = reader.shared()
         with ThreadPoolExecutor(max_workers=min(16, len(entries))) as pool:
-            lines = list(pool.map(lambda e: reader.table(e["name"], shared["selections"]), entries))
+            lines = list(
+                pool.map(lambda e: reader.table(e["name"], shared["selections"], shared["restore_testing"]), entries)
+            )
     except (ClientError, BotoCoreError) as exc:
         print(f"status: cannot read the target: {error(exc)}", file=sys.stderr)
         return 2
     bad = [line for line in lines if line["problems"]]
     problems = shared["problems"] + [f"{line['table']}: {p}" for line in lines for p in line["problems"]]
     if args.json:
-        shared_out = {k: v for k, v in shared.items() if k != "selections"}
+        shared_out = {k: v for k, v in shared.items() if k not in ("selections", "restore_testing")}
+        shared_out["restore_testing_plan"] = shared["restore_testing"]["plan"]
         print(json.dumps({"ok": not problems, "shared": shared_out, "tables": lines, "problems": problems}, indent=2))
     else:
         for line in lines:

@@ -9,10 +9,12 @@ The tests of this module run in order against one emulator (module-scoped fixtur
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import ROOT, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -76,6 +78,10 @@ def test_a_restore_test_is_validated_successful_against_the_source_at_the_recove
     assert job["ValidationStatus"] == "SUCCESSFUL", job.get("ValidationStatusMessage")
     assert job["ValidationStatusMessage"].startswith("40 items, content digest ")
     assert job["CreatedResourceArn"].split("/")[-1].startswith("awsbackup-restore-test-")
+    run = subprocess.run(
+        [sys.executable, "tools/status.py"], cwd=ROOT, env=local_aws.env(), capture_output=True, text=True, timeout=120
+    )
+    assert "restore test SUCCESSFUL" in run.stdout, run.stdout
     # The restored table is encrypted with the customer managed key, as the source is.
     restored = local_aws.client("dynamodb", who="auditor").describe_table(
         TableName=job["CreatedResourceArn"].split("/")[-1]
@@ -112,6 +118,13 @@ def test_a_restored_table_with_one_item_changed_fails_validation_and_raises_the_
 
     alarm = wait_for(in_alarm, timeout=120, what=f"{ALARM} in ALARM")
     assert alarm["AlarmActions"], "the alarm notifies the topic"
+    # make status names it.
+    run = subprocess.run(
+        [sys.executable, "tools/status.py"], cwd=ROOT, env=local_aws.env(), capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert f"{TABLE}: the last restore test was validated FAILED" in run.stdout, run.stdout
+    assert f"alarm {ALARM} is in ALARM" in run.stdout, run.stdout
 
 
 def test_a_restore_job_no_plan_started_is_never_validated(local_aws):

@@ -342,6 +342,7 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
         "copy-back puts the restored canaries back in the live table",
         "a point-in-time restore holds the table as it was at T",
         "a window of damage is rolled back in place, and a later write kept",
+        "a restore test of the newest recovery point matches the table's content at that point",
         "a copy in the DR region restores the table there",
         "every principal of the source account is refused while the recovery runs",
         "the recovery account restores the air-gapped copy, the source account denied",
@@ -359,6 +360,10 @@ def test_the_drill_proves_every_tier_and_reports_it(local_aws, tmp_path):
     window = tiers["window_rollback"]
     assert window["rto_seconds"] > 0 and window["items_compared"] == 4 and window["items_rolled_back"] == 3
     assert window["source"] == "stream"
+    # AWS Backup's restore test of the table, started by the drill, validated by the function.
+    restore_test = tiers["restore_test"]
+    assert restore_test["status"] == "SUCCESSFUL" and restore_test["rto_seconds"] > 0, restore_test
+    assert "items, content digest" in restore_test["message"], restore_test
     # The drill made the copy it checks, restored it in the DR region and compared every canary.
     region = tiers["region_loss"]
     assert region["status"] == "pass" and region["dr_region"] == DR_REGION, region
@@ -410,6 +415,7 @@ def test_make_status_says_every_table_is_protected_after_the_demo(local_aws):
         "monitor undo+escalate, starts",
         "trigger Enabled",
         "canary passed",
+        "restore test SUCCESSFUL",
         "alarms: none in ALARM",
     ):
         assert part in line, line
