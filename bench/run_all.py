@@ -23,6 +23,7 @@ import copy_back_job
 import core_decision
 import recreation
 import region_loss
+import restore_validation
 import site_runtime
 import status
 import window_rollback
@@ -37,6 +38,7 @@ BENCHMARKS = {
     "copy_back_job": copy_back_job,
     "region_loss": region_loss,
     "status": status,
+    "restore_validation": restore_validation,
 }
 PAGE = common.ROOT / "docs" / "benchmarks.md"
 RESULTS = common.ROOT / "bench" / "results"

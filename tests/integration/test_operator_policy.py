@@ -77,6 +77,8 @@ OTHER_PATHS = {
     "backup:DeleteBackupVaultLockConfiguration": "a governance lock turned off",
     "backup:TagResource": "a vault's or a plan's tags change",
     "backup:UpdateBackupPlan": "the plan's rules change",
+    "backup:UpdateRestoreTestingPlan": "the restore testing plan's schedule or recovery point rule changes",
+    "backup:UpdateRestoreTestingSelection": "a restore testing selection's tables, window or overrides change",
     # On a recovery point (RestoreAndCopyRecoveryPointsWithTheBackupRole); on vaults and plans the flow needs it.
     "backup:ListTags": "a restore from a recovery point skips the drill's points by their tag",
     "states:DescribeStateMachine": "site.yml again on a table whose copy-back job exists (compares the definition)",
