@@ -186,6 +186,8 @@ def test_site_provisions_the_backup_tier_and_escalation(local_aws):
         f"{FUNCTION}-canary-failed",
         f"{FUNCTION}-canary-silent",
         "ddbguard-vault-failed-backup-jobs",
+        "ddbguard_restore_test-validation-failed",
+        "ddbguard-restore-validator-errors",
     }
     assert all(a["AlarmActions"] == topic for a in alarms)
 
