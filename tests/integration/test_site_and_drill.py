@@ -544,7 +544,7 @@ def test_the_dashboard_shows_every_table_and_make_dashboard_draws_this_runs_data
     )
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert [t for t in titles if t.startswith(f"{TABLE}: ")] == [
-        f"{TABLE}: changes undone, superseded, not undone, failed; the canary",
+        f"{TABLE}: changes undone, superseded, not undone, failed; the canary; the restore test",
         f"{TABLE}: iterator age, the canary's undo latency (ms) and the RPO target",
         f"{TABLE}: monitor errors and records that failed every retry",
         f"{TABLE}: alarms",
