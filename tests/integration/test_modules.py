@@ -36,6 +36,7 @@ def run_target(local_aws, name: str, **env: str):
         "dynamodb_item",
         "kms_hmac_key",
         "cloudwatch_dashboard",
+        "backup_restore_testing_plan",
     ],
 )
 def test_module_target(local_aws, target):

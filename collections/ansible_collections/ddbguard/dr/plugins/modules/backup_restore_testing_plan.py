@@ -262,6 +262,11 @@ def apply(client: Any, name: str, before: Optional[dict[str, Any]], after: Optio
             )
 
 
+def strip(doc: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    """The plan and its selections without the ARN (what is compared and shown)."""
+    return None if doc is None else {k: v for k, v in doc.items() if k != "arn"}
+
+
 def run(module: AnsibleAWSModule) -> dict[str, Any]:
     client = module.client("backup")
     params = module.params
@@ -274,7 +279,6 @@ def run(module: AnsibleAWSModule) -> dict[str, Any]:
             "plan": _plan_view(wanted_plan(params)),
             "selections": {s["name"]: _selection_view(wanted_selection(s)) for s in params["selections"]},
         }
-    strip = lambda doc: None if doc is None else {k: v for k, v in doc.items() if k != "arn"}  # noqa: E731
     changed = strip(before) != strip(after)
     if changed and not module.check_mode:
         apply(client, name, before, after)
