@@ -89,39 +89,25 @@ class BackupStore:
     locks: dict[str, dict[str, Any]] = field(default_factory=dict)
     restore_testing_plans: dict[str, dict[str, Any]] = field(default_factory=dict)  # backup_restore_testing
 
+    KINDS = (
+        "recovery_points",
+        "backup_jobs",
+        "restore_jobs",
+        "copy_jobs",
+        "policies",
+        "locks",
+        "restore_testing_plans",
+    )
+
     def state(self) -> dict[str, Any]:
-        return {
-            "recovery_points": self.recovery_points,
-            "backup_jobs": self.backup_jobs,
-            "restore_jobs": self.restore_jobs,
-            "copy_jobs": self.copy_jobs,
-            "policies": self.policies,
-            "locks": self.locks,
-            "restore_testing_plans": self.restore_testing_plans,
-        }
+        return {name: getattr(self, name) for name in self.KINDS}
 
     def load(self, data: dict[str, Any]) -> None:
-        for name in (
-            "recovery_points",
-            "backup_jobs",
-            "restore_jobs",
-            "copy_jobs",
-            "policies",
-            "locks",
-            "restore_testing_plans",
-        ):
+        for name in self.KINDS:
             getattr(self, name).update(data.get(name, {}))
 
     def clear(self) -> None:
-        for name in (
-            "recovery_points",
-            "backup_jobs",
-            "restore_jobs",
-            "copy_jobs",
-            "policies",
-            "locks",
-            "restore_testing_plans",
-        ):
+        for name in self.KINDS:
             getattr(self, name).clear()
 
 

@@ -60,20 +60,12 @@ def install() -> None:
             return original_export(data)
         if (data.get("ExportFormat") or "DYNAMODB_JSON") != "DYNAMODB_JSON":
             return original_export(data)
-        token = data.get("ClientToken")
-        if token and any(d.get("ClientToken") == token for d in ddb._exports.values()):
-            return original_export(data)  # the same request again: the same export, nothing rewritten
-        name = ddb._table_name_from_arn(data.get("TableArn") or "")
-        table = ddb._tables.get(name) if name else None
-        if table is None:
+        found = ie.source(ddb, data)
+        if found is None:
             return original_export(data)
-        history = table.get(ie._HISTORY_KEY)
-        if history is None:
-            return error_response_json(
-                "PointInTimeRecoveryUnavailableException",
-                f"Point in time recovery is not enabled for table '{name}'",
-                400,
-            )
+        table, history, refusal = found
+        if refusal is not None:
+            return refusal
         now = time.time()
         earliest = max(history["enabled_at"], now - table.get(ie._PERIOD_KEY, 35) * ie.DAY)
         try:

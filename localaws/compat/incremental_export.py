@@ -201,6 +201,26 @@ def publish(s3: Any, desc: dict[str, Any], objects: dict[str, bytes], found: lis
     _RESULTS[desc["ExportArn"]] = result
 
 
+def source(ddb: Any, data: dict[str, Any]) -> Any:
+    """What an export written from the point-in-time history starts from: (table, history, None),
+    or (table, None, AWS's refusal) when the table has no point-in-time recovery; None when
+    ministack answers itself (the same request again, a table not found). Both export types use it."""
+    from ministack.core.responses import error_response_json
+
+    token = data.get("ClientToken")
+    if token and any(d.get("ClientToken") == token for d in ddb._exports.values()):
+        return None  # the same request again: the same export, nothing rewritten
+    name = ddb._table_name_from_arn(data.get("TableArn") or "")
+    table = ddb._tables.get(name) if name else None
+    if table is None:
+        return None  # ministack's own "not found" answer
+    history = table.get(_HISTORY_KEY)
+    if history is None:
+        message = f"Point in time recovery is not enabled for table '{name}'"
+        return table, None, error_response_json("PointInTimeRecoveryUnavailableException", message, 400)
+    return table, history, None
+
+
 def _resolve(request: Request, action: str) -> Rule | None:
     """AWS writes an export with the caller's rights: s3:PutObject on what it writes, and
     kms:GenerateDataKey on the key it encrypts with."""
@@ -235,20 +255,12 @@ def install() -> None:
             return original_export(data)
         if (data.get("ExportFormat") or "DYNAMODB_JSON") != "DYNAMODB_JSON":
             return original_export(data)
-        token = data.get("ClientToken")
-        if token and any(d.get("ClientToken") == token for d in ddb._exports.values()):
-            return original_export(data)  # the same request again: the same export, nothing rewritten
-        name = ddb._table_name_from_arn(data.get("TableArn") or "")
-        table = ddb._tables.get(name) if name else None
-        if table is None:
-            return original_export(data)  # ministack's own "not found" answer
-        history = table.get(_HISTORY_KEY)
-        if history is None:
-            return error_response_json(
-                "PointInTimeRecoveryUnavailableException",
-                f"Point in time recovery is not enabled for table '{name}'",
-                400,
-            )
+        found = source(ddb, data)
+        if found is None:
+            return original_export(data)
+        table, history, refusal = found
+        if refusal is not None:
+            return refusal
         if data.get("ExportTime") is not None:
             return error_response_json(
                 "ValidationException", "ExportTime cannot be used with an incremental export", 400
